@@ -1,0 +1,115 @@
+// The chain graph of each table: who jumps where, undefined targets and jump loops.
+import type { Chain, Diagnostic, Range, Ruleset, Table } from '../model/ruleset';
+
+export interface ChainEdge {
+  from: Chain;
+  to: Chain;
+  kind: 'jump' | 'goto';
+  range: Range;
+  ruleIndex: number;
+}
+
+export interface ChainGraph {
+  table: Table;
+  chains: Map<string, Chain>;
+  edges: ChainEdge[];
+  /** Edges leaving each chain, by chain name. */
+  out: Map<string, ChainEdge[]>;
+  /** Edges entering each chain, by chain name. */
+  into: Map<string, ChainEdge[]>;
+}
+
+export function chainGraph(table: Table): { graph: ChainGraph; diagnostics: Diagnostic[] } {
+  const chains = new Map<string, Chain>();
+  for (const c of table.chains) chains.set(c.name, c);
+  const edges: ChainEdge[] = [];
+  const diagnostics: Diagnostic[] = [];
+  const out = new Map<string, ChainEdge[]>();
+  const into = new Map<string, ChainEdge[]>();
+  for (const c of table.chains) {
+    for (const r of c.rules) {
+      for (const a of r.actions) {
+        const targets: { name: string; range: Range; kind: 'jump' | 'goto' }[] = [];
+        if ((a.kind === 'jump' || a.kind === 'goto') && a.chain) targets.push({ name: a.chain, range: a.chainRange ?? a.nameRange, kind: a.kind });
+        for (const e of a.vmap?.entries ?? []) {
+          if (e.chain) targets.push({ name: e.chain, range: e.range, kind: e.verdict === 'goto' ? 'goto' : 'jump' });
+        }
+        for (const t of targets) {
+          const to = chains.get(t.name);
+          if (!to) {
+            diagnostics.push({
+              range: t.range,
+              severity: 'error',
+              code: 'undefined-chain',
+              message: `${t.kind} to chain "${t.name}", which table "${table.name}" does not declare`,
+            });
+            continue;
+          }
+          if (to.builtin || to.hook !== undefined) {
+            diagnostics.push({
+              range: t.range,
+              severity: 'error',
+              code: 'jump-to-builtin',
+              message: `cannot ${t.kind} to built-in or base chain "${t.name}"`,
+            });
+            continue;
+          }
+          const e: ChainEdge = { from: c, to, kind: t.kind, range: t.range, ruleIndex: r.index };
+          edges.push(e);
+          (out.get(c.name) ?? out.set(c.name, []).get(c.name)!).push(e);
+          (into.get(to.name) ?? into.set(to.name, []).get(to.name)!).push(e);
+        }
+      }
+    }
+  }
+  const graph = { table, chains, edges, out, into };
+  diagnostics.push(...findLoops(graph));
+  return { graph, diagnostics };
+}
+
+/** Every cycle of jumps/gotos is refused by the kernel at load time ("Too many links"). */
+function findLoops(g: ChainGraph): Diagnostic[] {
+  const diags: Diagnostic[] = [];
+  const state = new Map<string, 1 | 2>(); // 1 on stack, 2 done
+  const reported = new Set<ChainEdge>();
+  // Iterative DFS: rulesets can have 10 000-deep jump chains.
+  for (const start of g.chains.keys()) {
+    if (state.get(start)) continue;
+    const stack: { name: string; i: number; via?: ChainEdge }[] = [{ name: start, i: 0 }];
+    state.set(start, 1);
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      const outs = g.out.get(top.name) ?? [];
+      if (top.i >= outs.length) {
+        state.set(top.name, 2);
+        stack.pop();
+        continue;
+      }
+      const e = outs[top.i++];
+      const s = state.get(e.to.name);
+      if (s === 1) {
+        if (reported.has(e)) continue;
+        reported.add(e);
+        const from = stack.findIndex((f) => f.name === e.to.name);
+        const cycle = stack.slice(from + 1).map((f) => f.via!).concat(e);
+        diags.push({
+          range: e.range,
+          severity: 'error',
+          code: 'jump-loop',
+          message: `jump loop: ${cycle.map((x) => x.from.name).concat(e.to.name).join(' → ')}; the kernel refuses to load it`,
+          related: cycle.map((x) => ({ range: x.range, message: `${x.from.name} ${x.kind}s to ${x.to.name}` })),
+        });
+      } else if (!s) {
+        state.set(e.to.name, 1);
+        stack.push({ name: e.to.name, i: 0, via: e });
+      }
+    }
+  }
+  return diags;
+}
+
+export function analyzeChains(rs: Ruleset): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const t of rs.tables) out.push(...chainGraph(t).diagnostics);
+  return out;
+}

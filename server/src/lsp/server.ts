@@ -1,0 +1,2 @@
+// PLACEHOLDER: the language server lands with the LSP issue.
+export {};

@@ -1,0 +1,66 @@
+// Chevrotain lexer for iptables-save / iptables-restore / `iptables -S` text.
+// Line-oriented: `#`, `*table`, `:chain` and COMMIT only mean something at the start of a line,
+// which custom matchers check by looking at the character before the match.
+import { createToken, Lexer, type CustomPatternMatcherFunc, type IToken } from 'chevrotain';
+
+function atLineStart(text: string, offset: number): boolean {
+  for (let i = offset - 1; i >= 0; i--) {
+    const c = text.charCodeAt(i);
+    if (c === 10) return true;
+    if (c !== 32 && c !== 9) return false;
+  }
+  return true;
+}
+
+function lineStartPattern(re: RegExp): CustomPatternMatcherFunc {
+  const sticky = new RegExp(re.source, 'y');
+  return (text, offset) => {
+    if (!atLineStart(text, offset)) return null;
+    sticky.lastIndex = offset;
+    return sticky.exec(text);
+  };
+}
+
+export const Newline = createToken({ name: 'Newline', pattern: /\r?\n/, line_breaks: true });
+export const Whitespace = createToken({ name: 'Whitespace', pattern: /[ \t\f\v]+/, group: Lexer.SKIPPED });
+export const Comment = createToken({
+  name: 'Comment',
+  pattern: lineStartPattern(/#[^\n]*/),
+  start_chars_hint: ['#'],
+  line_breaks: false,
+});
+export const TableHeader = createToken({
+  name: 'TableHeader',
+  pattern: lineStartPattern(/\*[^\s]*/),
+  start_chars_hint: ['*'],
+  line_breaks: false,
+});
+export const ChainHeader = createToken({
+  name: 'ChainHeader',
+  pattern: lineStartPattern(/:[^\s]*/),
+  start_chars_hint: [':'],
+  line_breaks: false,
+});
+export const Commit = createToken({
+  name: 'Commit',
+  pattern: lineStartPattern(/COMMIT(?=\s|$)/),
+  start_chars_hint: ['C'],
+  line_breaks: false,
+});
+export const Counters = createToken({ name: 'Counters', pattern: /\[\d+:\d+\]/ });
+export const Flag = createToken({ name: 'Flag', pattern: /--?[A-Za-z][^\s"!]*/ });
+export const Bang = createToken({ name: 'Bang', pattern: /!/ });
+export const QuotedString = createToken({ name: 'QuotedString', pattern: /"(?:[^"\\\r\n]|\\.)*"?/ });
+export const Word = createToken({ name: 'Word', pattern: /[^\s"]+/ });
+
+export const allTokens = [Newline, Whitespace, Comment, TableHeader, ChainHeader, Commit, Counters, Flag, Bang, QuotedString, Word];
+
+let lexer: Lexer | undefined;
+
+export function iptablesLexer(): Lexer {
+  // ensureOptimizations would reject the custom matchers' lack of first-char info; hints cover it.
+  lexer ??= new Lexer(allTokens, { positionTracking: 'full', ensureOptimizations: false, skipValidations: true });
+  return lexer;
+}
+
+export type { IToken };
