@@ -277,8 +277,12 @@ export function buildIptablesRuleset(text: string, opts: IptablesOptions): Rules
       counters,
       op: cmd as Rule['op'],
     };
-    if (cmd === 'append') c.rules.push(rule);
-    else if (cmd === 'insert') c.rules.splice(Math.max(0, Math.min(c.rules.length, (position ?? 1) - 1)), 0, rule);
+    if (cmd === 'append') {
+      rule.index = c.rules.length;
+      c.rules.push(rule);
+      return;
+    }
+    if (cmd === 'insert') c.rules.splice(Math.max(0, Math.min(c.rules.length, (position ?? 1) - 1)), 0, rule);
     else if (cmd === 'replace' && position !== undefined) c.rules.splice(position - 1, 1, rule);
     else if (cmd === 'delete') {
       // Deletion by position removes that rule; by specification we keep the model as listed.

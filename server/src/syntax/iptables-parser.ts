@@ -1,9 +1,10 @@
-// Chevrotain grammar for one line of an iptables-save / restore / `-S` document.
-// The document is lexed once, then parsed line by line: a bad line yields a diagnostic and never
-// hides the lines after it.
+// Chevrotain grammar for iptables-save / iptables-restore / `iptables -S` documents.
+// The grammar accepts every token sequence (each line's tail is `Any*`), so parsing cannot fail and
+// one bad line never hides the next: what does not belong on a line is reported with its range here.
 import { EmbeddedActionsParser, type IToken, type TokenType } from 'chevrotain';
 import {
   allTokens,
+  Any,
   Bang,
   ChainHeader,
   Comment,
@@ -11,10 +12,10 @@ import {
   Counters,
   Flag,
   iptablesLexer,
+  Item,
   Newline,
   QuotedString,
   TableHeader,
-  Word,
 } from './iptables-lexer';
 import type { Diagnostic, Range } from '../model/ruleset';
 
@@ -42,167 +43,211 @@ export type IptLine =
   | { kind: 'comment'; text: string; range: Range }
   | { kind: 'command'; counters?: { packets: number; bytes: number }; items: RuleItem[]; range: Range };
 
-export function tokenRange(t: IToken): Range {
-  const line = (t.startLine ?? 1) - 1;
-  const col = (t.startColumn ?? 1) - 1;
-  return { start: { line, character: col }, end: { line, character: col + t.image.length } };
-}
-
 function parseCounters(image: string): { packets: number; bytes: number } {
-  const m = /^\[(\d+):(\d+)\]$/.exec(image)!;
-  return { packets: Number(m[1]), bytes: Number(m[2]) };
+  const colon = image.indexOf(':');
+  return { packets: Number(image.slice(1, colon)), bytes: Number(image.slice(colon + 1, -1)) };
 }
 
 export function unquote(image: string): string {
-  if (!image.startsWith('"')) return image;
-  const body = image.endsWith('"') && image.length > 1 ? image.slice(1, -1) : image.slice(1);
-  return body.replace(/\\(.)/g, '$1');
+  if (image.charCodeAt(0) !== 34) return image;
+  const body = image.length > 1 && image.endsWith('"') ? image.slice(1, -1) : image.slice(1);
+  return body.indexOf('\\') < 0 ? body : body.replace(/\\(.)/g, '$1');
 }
 
-function item(kind: RuleItem['kind'], t: IToken): RuleItem {
-  return { kind, text: t.image, value: kind === 'string' ? unquote(t.image) : t.image, range: tokenRange(t) };
-}
+class IptablesDocumentParser extends EmbeddedActionsParser {
+  /** Current line number (0-based) and the offset where it starts: positions come from offsets. */
+  private lineNo = 0;
+  private lineStart = 0;
+  lines: IptLine[] = [];
+  diagnostics: Diagnostic[] = [];
 
-class IptablesLineParser extends EmbeddedActionsParser {
   constructor() {
-    super(allTokens as TokenType[], { recoveryEnabled: false, skipValidations: true });
+    super(allTokens as TokenType[], { recoveryEnabled: true, skipValidations: true });
     this.performSelfAnalysis();
   }
 
-  public line = this.RULE('line', (): IptLine | undefined => {
-    return this.OR([
-      { ALT: () => this.SUBRULE(this.tableLine) },
-      { ALT: () => this.SUBRULE(this.chainLine) },
-      { ALT: () => this.SUBRULE(this.commitLine) },
-      { ALT: () => this.SUBRULE(this.commentLine) },
-      { ALT: () => this.SUBRULE(this.commandLine) },
+  override reset(): void {
+    super.reset();
+    this.lineNo = 0;
+    this.lineStart = 0;
+    this.lines = [];
+    this.diagnostics = [];
+  }
+
+  private r(t: IToken): Range {
+    const c = t.startOffset - this.lineStart;
+    return { start: { line: this.lineNo, character: c }, end: { line: this.lineNo, character: c + t.image.length } };
+  }
+
+  private extra(toks: IToken[], what: string): void {
+    if (!toks.length) return;
+    const a = this.r(toks[0]), b = this.r(toks[toks.length - 1]);
+    this.diagnostics.push({
+      range: { start: a.start, end: b.end },
+      severity: 'error',
+      code: 'syntax',
+      message: `unexpected ${JSON.stringify(toks.map((t) => t.image).join(' '))} ${what}`,
+    });
+  }
+
+  public document = this.RULE('document', () => {
+    this.MANY(() => {
+      this.OPTION(() => this.SUBRULE(this.line));
+      const nl = this.CONSUME(Newline);
+      this.ACTION(() => {
+        this.lineNo++;
+        this.lineStart = nl.startOffset + nl.image.length;
+      });
+    });
+  });
+
+  private rest = this.RULE('rest', (): IToken[] => {
+    const toks: IToken[] = [];
+    this.MANY(() => {
+      const t = this.CONSUME(Any);
+      this.ACTION(() => toks.push(t));
+    });
+    return toks;
+  });
+
+  private line = this.RULE('line', () => {
+    this.OR([
+      {
+        ALT: () => {
+          const t = this.CONSUME(TableHeader);
+          const tail = this.SUBRULE(this.rest);
+          this.ACTION(() => {
+            const r = this.r(t);
+            this.lines.push({ kind: 'table', name: t.image.slice(1), range: r, nameRange: { start: { line: r.start.line, character: r.start.character + 1 }, end: r.end } });
+            this.extra(tail, 'after the table header');
+          });
+        },
+      },
+      {
+        ALT: () => {
+          const c = this.CONSUME(ChainHeader);
+          const tail = this.SUBRULE2(this.rest);
+          this.ACTION(() => this.chainLine(c, tail));
+        },
+      },
+      {
+        ALT: () => {
+          const t = this.CONSUME(Commit);
+          const tail = this.SUBRULE3(this.rest);
+          this.ACTION(() => {
+            this.lines.push({ kind: 'commit', range: this.r(t) });
+            this.extra(tail, 'after COMMIT');
+          });
+        },
+      },
+      {
+        ALT: () => {
+          const t = this.CONSUME(Comment);
+          this.ACTION(() => this.lines.push({ kind: 'comment', text: t.image, range: this.r(t) }));
+        },
+      },
+      {
+        ALT: () => {
+          const toks: IToken[] = [];
+          this.AT_LEAST_ONE(() => {
+            const t = this.CONSUME(Item);
+            this.ACTION(() => toks.push(t));
+          });
+          this.ACTION(() => this.commandLine(toks));
+        },
+      },
     ]);
   });
 
-  private tableLine = this.RULE('tableLine', (): IptLine => {
-    const t = this.CONSUME(TableHeader);
-    return this.ACTION(() => {
-      const r = tokenRange(t);
-      return {
-        kind: 'table' as const,
-        name: t.image.slice(1),
-        range: r,
-        nameRange: { start: { line: r.start.line, character: r.start.character + 1 }, end: r.end },
-      };
+  private chainLine(c: IToken, tail: IToken[]): void {
+    const r = this.r(c);
+    let i = 0;
+    const p = tail[i] && tail[i].tokenType !== Counters ? tail[i++] : undefined;
+    const k = tail[i] && tail[i].tokenType === Counters ? tail[i++] : undefined;
+    const last = k ?? p ?? c;
+    this.lines.push({
+      kind: 'chain',
+      name: c.image.slice(1),
+      nameRange: { start: { line: r.start.line, character: r.start.character + 1 }, end: r.end },
+      policy: p?.image,
+      policyRange: p ? this.r(p) : undefined,
+      counters: k ? parseCounters(k.image) : undefined,
+      range: { start: r.start, end: this.r(last).end },
     });
-  });
+    this.extra(tail.slice(i), 'in chain declaration: expected ":CHAIN POLICY [packets:bytes]"');
+  }
 
-  private chainLine = this.RULE('chainLine', (): IptLine => {
-    const c = this.CONSUME(ChainHeader);
-    const p = this.OPTION(() => this.OR([{ ALT: () => this.CONSUME(Word) }, { ALT: () => this.CONSUME(Flag) }]));
-    const k = this.OPTION2(() => this.CONSUME(Counters));
-    return this.ACTION(() => {
-      const r = tokenRange(c);
-      const last = k ?? p ?? c;
-      return {
-        kind: 'chain' as const,
-        name: c.image.slice(1),
-        nameRange: { start: { line: r.start.line, character: r.start.character + 1 }, end: r.end },
-        policy: p?.image,
-        policyRange: p ? tokenRange(p) : undefined,
-        counters: k ? parseCounters(k.image) : undefined,
-        range: { start: r.start, end: tokenRange(last).end },
-      };
+  private commandLine(toks: IToken[]): void {
+    let i = 0;
+    const k = toks[0].tokenType === Counters ? toks[i++] : undefined;
+    const items: RuleItem[] = new Array(toks.length - i);
+    for (let j = 0; i < toks.length; i++, j++) {
+      const t = toks[i];
+      const tt = t.tokenType;
+      const kind = tt === Flag ? 'flag' : tt === Bang ? 'bang' : tt === QuotedString ? 'string' : 'word';
+      items[j] = { kind, text: t.image, value: kind === 'string' ? unquote(t.image) : t.image, range: this.r(t) };
+    }
+    const first = k ? this.r(k) : items[0]?.range;
+    if (!items.length) {
+      this.diagnostics.push({ range: first, severity: 'error', code: 'syntax', message: 'counters without a command' });
+      return;
+    }
+    this.lines.push({
+      kind: 'command',
+      counters: k ? parseCounters(k.image) : undefined,
+      items,
+      range: { start: first.start, end: items[items.length - 1].range.end },
     });
-  });
-
-  private commitLine = this.RULE('commitLine', (): IptLine => {
-    const t = this.CONSUME(Commit);
-    return this.ACTION(() => ({ kind: 'commit' as const, range: tokenRange(t) }));
-  });
-
-  private commentLine = this.RULE('commentLine', (): IptLine => {
-    const t = this.CONSUME(Comment);
-    return this.ACTION(() => ({ kind: 'comment' as const, text: t.image, range: tokenRange(t) }));
-  });
-
-  private commandLine = this.RULE('commandLine', (): IptLine => {
-    const k = this.OPTION(() => this.CONSUME(Counters));
-    const items: RuleItem[] = [];
-    this.AT_LEAST_ONE(() => {
-      this.OR([
-        { ALT: () => { const t = this.CONSUME(Flag); this.ACTION(() => items.push(item('flag', t))); } },
-        { ALT: () => { const t = this.CONSUME(Bang); this.ACTION(() => items.push(item('bang', t))); } },
-        { ALT: () => { const t = this.CONSUME(Word); this.ACTION(() => items.push(item('word', t))); } },
-        { ALT: () => { const t = this.CONSUME(QuotedString); this.ACTION(() => items.push(item('string', t))); } },
-        // Counters after the command are the `-c`-less restore form `[p:b]` only at the start; elsewhere a word.
-        { ALT: () => { const t = this.CONSUME2(Counters); this.ACTION(() => items.push(item('word', t))); } },
-      ]);
-    });
-    return this.ACTION(() => {
-      const first = k ? tokenRange(k) : items[0].range;
-      return {
-        kind: 'command' as const,
-        counters: k ? parseCounters(k.image) : undefined,
-        items,
-        range: { start: first.start, end: items[items.length - 1].range.end },
-      };
-    });
-  });
+  }
 }
 
-let parser: IptablesLineParser | undefined;
+let parser: IptablesDocumentParser | undefined;
 
 export interface IptDocument {
   lines: IptLine[];
   diagnostics: Diagnostic[];
 }
 
-const EOF_LINE_MSG = 'unexpected text';
-
 /** Lex and parse a whole document. Never throws. */
 export function parseIptablesDocument(text: string): IptDocument {
-  parser ??= new IptablesLineParser();
-  const lexed = iptablesLexer().tokenize(text);
+  parser ??= new IptablesDocumentParser();
+  // A final newline lets the grammar treat every line alike.
+  const src = text.length && text.charCodeAt(text.length - 1) === 10 ? text : text + '\n';
+  const lexed = iptablesLexer().tokenize(src);
   const diagnostics: Diagnostic[] = [];
-  for (const e of lexed.errors) {
-    const line = (e.line ?? 1) - 1;
-    const col = (e.column ?? 1) - 1;
+  if (lexed.errors.length) {
+    const lineStarts = [0];
+    for (let i = 0; i < src.length; i++) if (src.charCodeAt(i) === 10) lineStarts.push(i + 1);
+    for (const e of lexed.errors) {
+      let lo = 0, hi = lineStarts.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (lineStarts[mid] <= e.offset) lo = mid;
+        else hi = mid - 1;
+      }
+      const col = e.offset - lineStarts[lo];
+      diagnostics.push({
+        range: { start: { line: lo, character: col }, end: { line: lo, character: col + Math.max(1, e.length) } },
+        severity: 'error',
+        code: 'syntax',
+        message: `unexpected character ${JSON.stringify(src.substr(e.offset, Math.max(1, e.length)))}`,
+      });
+    }
+  }
+  parser.input = lexed.tokens;
+  parser.document();
+  const lines = parser.lines;
+  diagnostics.push(...parser.diagnostics);
+  for (const e of parser.errors) {
+    // The grammar accepts any token sequence; reaching this means a bug, reported rather than thrown.
+    const t = e.token;
     diagnostics.push({
-      range: { start: { line, character: col }, end: { line, character: col + Math.max(1, e.length) } },
+      range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
       severity: 'error',
-      code: 'syntax',
-      message: `unexpected character ${JSON.stringify(text.substr(e.offset, Math.max(1, e.length)))}`,
+      code: 'internal-error',
+      message: `parser: ${e.message} at ${JSON.stringify(t.image)} (offset ${t.startOffset})`,
     });
   }
-  const lines: IptLine[] = [];
-  const toks = lexed.tokens;
-  let i = 0;
-  while (i < toks.length) {
-    let j = i;
-    while (j < toks.length && toks[j].tokenType !== Newline) j++;
-    if (j > i) {
-      const lineToks = toks.slice(i, j);
-      parser.input = lineToks;
-      const res = parser.line();
-      if (parser.errors.length || !res) {
-        const bad = parser.errors[0]?.token;
-        const at = bad && bad.image ? bad : lineToks[0];
-        diagnostics.push({
-          range: tokenRange(at),
-          severity: 'error',
-          code: 'syntax',
-          message: describeLineError(lineToks, at),
-        });
-        // Keep what could be read: a command line with a stray token still names its items.
-      } else {
-        lines.push(res);
-      }
-    }
-    i = j + 1;
-  }
+  parser.input = [];
   return { lines, diagnostics };
-}
-
-function describeLineError(lineToks: IToken[], at: IToken): string {
-  const first = lineToks[0];
-  if (first.tokenType === TableHeader) return `unexpected ${JSON.stringify(at.image)} after table header`;
-  if (first.tokenType === ChainHeader) return `unexpected ${JSON.stringify(at.image)} in chain declaration: expected ":CHAIN POLICY [packets:bytes]"`;
-  if (first.tokenType === Commit) return 'unexpected text after COMMIT';
-  return `${EOF_LINE_MSG} ${JSON.stringify(at.image)}`;
 }
