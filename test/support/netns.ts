@@ -75,3 +75,58 @@ const live = new Set<Netns>();
 const cleanup = () => { for (const n of [...live]) n.delete(); };
 process.on('exit', cleanup);
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => { cleanup(); process.exit(130); });
+
+export type IptablesBackend = 'nft' | 'legacy';
+
+export interface LoadResult {
+  /** The kernel (and iptables-restore before it) took the whole file. */
+  ok: boolean;
+  status: number | null;
+  stderr: string;
+}
+
+const STD_TABLES: Record<string, string[]> = {
+  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
+  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
+  mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
+  raw: ['PREROUTING', 'OUTPUT'],
+  security: ['INPUT', 'FORWARD', 'OUTPUT'],
+};
+
+/**
+ * Real loads (`iptables-restore`, not `--test`) of one iptables-save text after another, each into an
+ * empty ruleset: a fresh namespace every `perNamespace` loads, and everything reset after each load
+ * (`nft flush ruleset` for the nf_tables backend; empty tables with ACCEPT policies for legacy, since
+ * a legacy restore commits table by table and a failed file can leave earlier tables loaded).
+ */
+export class IptablesLoader {
+  private ns: Netns | undefined;
+  private used = 0;
+
+  constructor(readonly prefix: string, readonly backend: IptablesBackend = 'nft', readonly perNamespace = 50) {}
+
+  load(text: string, family: 'ip' | 'ip6' = 'ip'): LoadResult {
+    if (!this.ns || this.used >= this.perNamespace) {
+      this.ns?.delete();
+      this.ns = new Netns(this.prefix);
+      this.used = 0;
+    }
+    this.used++;
+    const tool = `${family === 'ip6' ? 'ip6' : 'ip'}tables${this.backend === 'legacy' ? '-legacy' : ''}-restore`;
+    let reset: string;
+    if (this.backend === 'nft') reset = 'nft flush ruleset';
+    else {
+      // Only the tables the text names can have changed.
+      const named = new Set([...text.matchAll(/^\s*\*(\S+)/gm)].map((m) => m[1]).filter((t) => t in STD_TABLES));
+      const empty = [...named].map((t) => `*${t}\n${STD_TABLES[t].map((c) => `:${c} ACCEPT [0:0]`).join('\n')}\nCOMMIT\n`).join('');
+      reset = named.size ? `printf '%s' '${empty}' | ${tool}` : 'true';
+    }
+    const r = this.ns.run(['sh', '-c', `${tool}; rc=$?; ${reset} >/dev/null 2>&1; exit $rc`], text, 60_000);
+    return { ok: r.status === 0, status: r.status, stderr: (r.stderr ?? '') + (r.error ? String(r.error) : '') };
+  }
+
+  close(): void {
+    this.ns?.delete();
+    this.ns = undefined;
+  }
+}
