@@ -1,2 +1,228 @@
-// PLACEHOLDER: the language server lands with the LSP issue.
-export {};
+// The language server: vscode-languageserver glue around the protocol-free IDE layer (server/src/ide).
+// Runs as `node dist/server.js --stdio` or over IPC (`--node-ipc`, how the VS Code client starts it).
+import {
+  CompletionItemKind,
+  createConnection,
+  DiagnosticSeverity,
+  DocumentHighlightKind,
+  ErrorCodes,
+  FoldingRangeKind,
+  ProposedFeatures,
+  ResponseError,
+  SemanticTokensBuilder,
+  SymbolKind,
+  TextDocuments,
+  TextDocumentSyncKind,
+  type CompletionItem,
+  type Diagnostic as LspDiagnostic,
+  type DocumentSymbol,
+  type InitializeResult,
+} from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import type { Diagnostic } from '../model/ruleset';
+import { AnalysisHost } from '../ide/host';
+import { definition, documentHighlights, prepareRename, references, rename } from '../ide/navigation';
+import { documentSymbols, foldingRanges, workspaceSymbols } from '../ide/symbols';
+import { hover } from '../ide/hover';
+import { completions } from '../ide/completion';
+import { semanticTokens } from '../ide/semantic-tokens';
+import { SEMANTIC_TOKEN_MODIFIERS, SEMANTIC_TOKEN_TYPES, type CompletionKind, type SymbolItem, type SymbolKind as IdeSymbolKind } from '../ide/types';
+
+const connection = createConnection(ProposedFeatures.all);
+const documents = new TextDocuments(TextDocument);
+const host = new AnalysisHost();
+/** Milliseconds of quiet typing before diagnostics are computed and published. */
+let diagnosticsDelay = 250;
+const timers = new Map<string, NodeJS.Timeout>();
+
+connection.onInitialize((params): InitializeResult => {
+  const opts = (params.initializationOptions ?? {}) as { diagnosticsDelay?: number };
+  if (typeof opts.diagnosticsDelay === 'number' && opts.diagnosticsDelay >= 0) diagnosticsDelay = opts.diagnosticsDelay;
+  return {
+    capabilities: {
+      textDocumentSync: TextDocumentSyncKind.Incremental,
+      hoverProvider: true,
+      definitionProvider: true,
+      referencesProvider: true,
+      renameProvider: { prepareProvider: true },
+      documentHighlightProvider: true,
+      documentSymbolProvider: { label: 'Netfilter Lens' },
+      workspaceSymbolProvider: true,
+      foldingRangeProvider: true,
+      completionProvider: { triggerCharacters: [' ', ',', '@', '$', '-'] },
+      semanticTokensProvider: {
+        legend: { tokenTypes: [...SEMANTIC_TOKEN_TYPES], tokenModifiers: [...SEMANTIC_TOKEN_MODIFIERS] },
+        full: true,
+      },
+    },
+    serverInfo: { name: 'netfilter-lens', version: '0.1.0' },
+  };
+});
+
+function sync(doc: TextDocument) {
+  host.set(doc.uri, doc.getText(), doc.version, doc.languageId);
+}
+
+function scheduleDiagnostics(uri: string) {
+  clearTimeout(timers.get(uri));
+  timers.set(uri, setTimeout(() => {
+    timers.delete(uri);
+    publishDiagnostics(uri);
+  }, diagnosticsDelay));
+}
+
+const SEVERITY: Record<Diagnostic['severity'], DiagnosticSeverity> = {
+  error: DiagnosticSeverity.Error,
+  warning: DiagnosticSeverity.Warning,
+  information: DiagnosticSeverity.Information,
+  hint: DiagnosticSeverity.Hint,
+};
+
+function publishDiagnostics(uri: string) {
+  const doc = documents.get(uri);
+  const a = host.get(uri);
+  if (!doc || !a) return;
+  const diagnostics: LspDiagnostic[] = a.diagnostics.map((d) => ({
+    range: d.range,
+    severity: SEVERITY[d.severity],
+    code: d.code,
+    source: 'nflens',
+    message: d.message,
+    relatedInformation: d.related?.map((r) => ({ location: { uri, range: r.range }, message: r.message })),
+  }));
+  void connection.sendDiagnostics({ uri, version: a.version, diagnostics });
+}
+
+documents.onDidOpen((e) => {
+  sync(e.document);
+  scheduleDiagnostics(e.document.uri);
+});
+documents.onDidChangeContent((e) => {
+  sync(e.document);
+  scheduleDiagnostics(e.document.uri);
+});
+documents.onDidClose((e) => {
+  clearTimeout(timers.get(e.document.uri));
+  timers.delete(e.document.uri);
+  host.remove(e.document.uri);
+  void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
+});
+
+connection.onHover((p) => {
+  const a = host.get(p.textDocument.uri);
+  const h = a && hover(a, p.position.line, p.position.character);
+  return h ? { contents: { kind: 'markdown', value: h.markdown }, range: h.range } : null;
+});
+
+connection.onDefinition((p) => {
+  const a = host.get(p.textDocument.uri);
+  return a ? definition(a, p.position.line, p.position.character) : [];
+});
+
+connection.onReferences((p) => {
+  const a = host.get(p.textDocument.uri);
+  return a ? references(a, p.position.line, p.position.character, p.context.includeDeclaration) : [];
+});
+
+connection.onDocumentHighlight((p) => {
+  const a = host.get(p.textDocument.uri);
+  if (!a) return [];
+  return documentHighlights(a, p.position.line, p.position.character).map((h) => ({
+    range: h.range,
+    kind: h.kind === 'write' ? DocumentHighlightKind.Write : h.kind === 'read' ? DocumentHighlightKind.Read : DocumentHighlightKind.Text,
+  }));
+});
+
+connection.onPrepareRename((p) => {
+  const a = host.get(p.textDocument.uri);
+  const r = a && prepareRename(a, p.position.line, p.position.character);
+  if (!r) return null;
+  if ('error' in r) return new ResponseError(ErrorCodes.InvalidRequest, r.error);
+  return r;
+});
+
+connection.onRenameRequest((p) => {
+  const a = host.get(p.textDocument.uri);
+  if (!a) return null;
+  const r = rename(a, p.position.line, p.position.character, p.newName);
+  if ('error' in r) return new ResponseError(ErrorCodes.InvalidRequest, r.error);
+  return { changes: { [p.textDocument.uri]: r.edits } };
+});
+
+const SYMBOL_KIND: Record<IdeSymbolKind, SymbolKind> = {
+  table: SymbolKind.Namespace,
+  chain: SymbolKind.Function,
+  rule: SymbolKind.Event,
+  set: SymbolKind.Array,
+  variable: SymbolKind.Variable,
+};
+
+function toDocumentSymbol(s: SymbolItem): DocumentSymbol {
+  return {
+    name: s.name,
+    detail: s.detail,
+    kind: SYMBOL_KIND[s.kind],
+    range: s.range,
+    selectionRange: s.selectionRange,
+    children: s.children.map(toDocumentSymbol),
+  };
+}
+
+connection.onDocumentSymbol((p) => {
+  const a = host.get(p.textDocument.uri);
+  return a ? documentSymbols(a).map(toDocumentSymbol) : [];
+});
+
+connection.onWorkspaceSymbol((p) =>
+  workspaceSymbols(host.all(), p.query).map((s) => ({
+    name: s.name,
+    kind: SYMBOL_KIND[s.kind],
+    containerName: s.containerName,
+    location: s.location,
+  })),
+);
+
+connection.onFoldingRanges((p) => {
+  const a = host.get(p.textDocument.uri);
+  if (!a) return [];
+  return foldingRanges(a).map((f) => ({ startLine: f.startLine, endLine: f.endLine, kind: f.kind === 'comment' ? FoldingRangeKind.Comment : FoldingRangeKind.Region }));
+});
+
+const COMPLETION_KIND: Record<CompletionKind, CompletionItemKind> = {
+  module: CompletionItemKind.Module,
+  target: CompletionItemKind.Constant,
+  chain: CompletionItemKind.Function,
+  keyword: CompletionItemKind.Keyword,
+  value: CompletionItemKind.Value,
+  option: CompletionItemKind.Property,
+  set: CompletionItemKind.Variable,
+  variable: CompletionItemKind.Variable,
+};
+
+connection.onCompletion((p): CompletionItem[] => {
+  const a = host.get(p.textDocument.uri);
+  if (!a) return [];
+  return completions(a, p.position.line, p.position.character).map((c, i) => ({
+    label: c.label,
+    kind: COMPLETION_KIND[c.kind],
+    detail: c.detail,
+    documentation: c.documentation ? { kind: 'markdown', value: c.documentation } : undefined,
+    textEdit: { range: c.replaceRange, newText: c.label },
+    sortText: c.sortText ?? String(i).padStart(4, '0'),
+  }));
+});
+
+connection.languages.semanticTokens.on((p) => {
+  const a = host.get(p.textDocument.uri);
+  const b = new SemanticTokensBuilder();
+  if (!a) return b.build();
+  for (const t of semanticTokens(a)) {
+    let mods = 0;
+    for (const m of t.modifiers) mods |= 1 << SEMANTIC_TOKEN_MODIFIERS.indexOf(m);
+    b.push(t.line, t.character, t.length, SEMANTIC_TOKEN_TYPES.indexOf(t.type), mods);
+  }
+  return b.build();
+});
+
+documents.listen(connection);
+connection.listen();

@@ -1,0 +1,176 @@
+// One analysed document: text, model, diagnostics, and the indexes the IDE features query.
+// Built once per document version; every query after that is a lookup (hover must stay fast on
+// 150 000-line dumps).
+import { checkText } from '../check';
+import type { ParseOptions } from '../parse';
+import type { Action, Chain, Diagnostic, Range, Rule, Ruleset, Table } from '../model/ruleset';
+import { buildMarkIndex, type MarkIndex } from './mark-index';
+
+export type OccurrenceRole = 'declaration' | 'reference' | 'owner';
+
+/** One place a chain name is written: `:X` / `-N X` / nft `chain x` (declaration), `-j X` / `jump x`
+ *  / vmap entry (reference), or `-A X` (owner: the rule is appended to X). */
+export interface ChainOccurrence {
+  symbol: ChainSymbol;
+  range: Range;
+  role: OccurrenceRole;
+  /** The rule that holds the reference or is owned (references and owners only). */
+  rule?: RuleRef;
+  kind?: 'jump' | 'goto';
+}
+
+export interface ChainSymbol {
+  table: Table;
+  name: string;
+  chain?: Chain;
+  occurrences: ChainOccurrence[];
+}
+
+export interface RuleRef {
+  table: Table;
+  chain: Chain;
+  rule: Rule;
+}
+
+export interface DocumentAnalysis {
+  uri: string;
+  text: string;
+  version: number;
+  ruleset: Ruleset;
+  diagnostics: Diagnostic[];
+  lines: string[];
+  /** Chain symbols by table, then name. */
+  chains: Map<Table, Map<string, ChainSymbol>>;
+  /** Chain occurrences by line. */
+  occurrencesByLine: Map<number, ChainOccurrence[]>;
+  /** Rules by their first line. */
+  rulesByLine: Map<number, RuleRef>;
+  readonly marks: MarkIndex;
+}
+
+export function splitLines(text: string): string[] {
+  return text.split(/\r?\n/);
+}
+
+export function textAt(lines: string[], r: Range): string | undefined {
+  if (r.start.line !== r.end.line) return undefined;
+  const l = lines[r.start.line];
+  return l === undefined ? undefined : l.slice(r.start.character, r.end.character);
+}
+
+export function contains(r: Range, line: number, character: number): boolean {
+  if (line < r.start.line || line > r.end.line) return false;
+  if (line === r.start.line && character < r.start.character) return false;
+  if (line === r.end.line && character > r.end.character) return false;
+  return true;
+}
+
+const OWNER_FLAG = /(?:^|\s)(?:-A|--append|-I|--insert|-R|--replace|-D|--delete)\s+(\S+)/;
+
+export function analyzeDocument(uri: string, text: string, version = 0, opts: ParseOptions = {}): DocumentAnalysis {
+  const { ruleset, diagnostics } = checkText(text, opts);
+  const lines = splitLines(text);
+  const chains = new Map<Table, Map<string, ChainSymbol>>();
+  const occurrencesByLine = new Map<number, ChainOccurrence[]>();
+  const rulesByLine = new Map<number, RuleRef>();
+
+  const symbolOf = (t: Table, name: string): ChainSymbol => {
+    let m = chains.get(t);
+    if (!m) chains.set(t, (m = new Map()));
+    let s = m.get(name);
+    if (!s) m.set(name, (s = { table: t, name, occurrences: [] }));
+    return s;
+  };
+  // Only ranges whose text is the name are recorded: a rename must never overwrite anything else.
+  const add = (s: ChainSymbol, range: Range | undefined, role: OccurrenceRole, rule?: RuleRef, kind?: 'jump' | 'goto') => {
+    if (!range || textAt(lines, range) !== s.name) return;
+    if (s.occurrences.some((o) => sameRange(o.range, range))) return;
+    const o: ChainOccurrence = { symbol: s, range, role, rule, kind };
+    s.occurrences.push(o);
+    const l = occurrencesByLine.get(range.start.line);
+    if (l) l.push(o);
+    else occurrencesByLine.set(range.start.line, [o]);
+  };
+
+  for (const t of ruleset.tables) {
+    for (const c of t.chains) {
+      const s = symbolOf(t, c.name);
+      s.chain = c;
+      for (const d of c.declarations) add(s, d, 'declaration');
+      if (!c.declarations.length && ruleset.kind === 'nft') add(s, c.nameRange, 'declaration');
+    }
+  }
+  for (const t of ruleset.tables) {
+    for (const c of t.chains) {
+      for (const r of c.rules) {
+        const ref: RuleRef = { table: t, chain: c, rule: r };
+        if (!rulesByLine.has(r.range.start.line)) rulesByLine.set(r.range.start.line, ref);
+        if (ruleset.kind !== 'nft') {
+          const line = r.range.start.line;
+          const m = OWNER_FLAG.exec(lines[line] ?? '');
+          if (m && m[1] === c.name) {
+            const ch = m.index + m[0].length - m[1].length;
+            add(symbolOf(t, c.name), { start: { line, character: ch }, end: { line, character: ch + c.name.length } }, 'owner', ref);
+          }
+        }
+        for (const a of r.actions) addActionRefs(t, a, ref);
+      }
+    }
+  }
+
+  function addActionRefs(t: Table, a: Action, ref: RuleRef) {
+    if ((a.kind === 'jump' || a.kind === 'goto') && a.chain) add(symbolOf(t, a.chain), a.chainRange, 'reference', ref, a.kind);
+    for (const e of a.vmap?.entries ?? []) {
+      if (!e.chain) continue;
+      add(symbolOf(t, e.chain), nameInside(lines, e.range, e.chain), 'reference', ref, e.verdict === 'goto' ? 'goto' : 'jump');
+    }
+  }
+
+  let marks: MarkIndex | undefined;
+  const doc: DocumentAnalysis = {
+    uri, text, version, ruleset, diagnostics, lines, chains, occurrencesByLine, rulesByLine,
+    get marks() {
+      return (marks ??= buildMarkIndex(doc));
+    },
+  };
+  return doc;
+}
+
+export function sameRange(a: Range, b: Range): boolean {
+  return a.start.line === b.start.line && a.start.character === b.start.character && a.end.line === b.end.line && a.end.character === b.end.character;
+}
+
+/** The last whole-word occurrence of `name` inside a one-line range (a vmap entry `"k" : jump name`). */
+function nameInside(lines: string[], r: Range, name: string): Range | undefined {
+  const t = textAt(lines, r);
+  if (t === undefined) return undefined;
+  if (t === name) return r;
+  const re = new RegExp(`(^|[^\\w.-])(${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')})(?![\\w.-])`, 'g');
+  let last: RegExpExecArray | null = null;
+  for (let m = re.exec(t); m; m = re.exec(t)) last = m;
+  if (!last) return undefined;
+  const ch = r.start.character + last.index + last[1].length;
+  return { start: { line: r.start.line, character: ch }, end: { line: r.start.line, character: ch + name.length } };
+}
+
+export function occurrenceAt(doc: DocumentAnalysis, line: number, character: number): ChainOccurrence | undefined {
+  return doc.occurrencesByLine.get(line)?.find((o) => contains(o.range, line, character));
+}
+
+/** The table a line belongs to: the last table whose header starts at or before it. */
+export function tableAtLine(doc: DocumentAnalysis, line: number): Table | undefined {
+  const rule = doc.rulesByLine.get(line);
+  if (rule) return rule.table;
+  let best: Table | undefined;
+  for (const t of doc.ruleset.tables) {
+    const start = Math.min(t.range.start.line, t.nameRange.start.line);
+    if (start <= line && (!best || start >= Math.min(best.range.start.line, best.nameRange.start.line))) best = t;
+  }
+  return best ?? doc.ruleset.tables[0];
+}
+
+export function ruleText(doc: DocumentAnalysis, r: Rule): string {
+  const l = doc.lines[r.range.start.line] ?? '';
+  const t = r.range.start.line === r.range.end.line ? l.slice(r.range.start.character, r.range.end.character) : l.slice(r.range.start.character);
+  return t.trim();
+}

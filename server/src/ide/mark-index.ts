@@ -1,0 +1,164 @@
+// Every place a rule writes or tests a packet mark or a conntrack mark, reduced to the kernel's
+// arithmetic (xt_MARK, xt_CONNMARK, xt_mark, xt_connmark), and indexed by bit.
+import { FULL, parseMarkMask, parseU32, shorthand, u32 } from '../knowledge/marks';
+import type { Action, Match, Option, Range, Value } from '../model/ruleset';
+import type { DocumentAnalysis, RuleRef } from './document';
+
+export type MarkDomain = 'mark' | 'ctmark';
+
+export type MarkOp =
+  /** domain = (domain AND NOT mask) XOR value. `written` is the option as written. */
+  | { kind: 'xmark'; domain: MarkDomain; value: number; mask: number; written: string; flag: string; range: Range; rule: RuleRef }
+  /** CONNMARK --save-mark: ctmark = (ctmark AND NOT ctmask) XOR (mark AND nfmask). */
+  | { kind: 'save'; domain: 'ctmark'; nfmask: number; ctmask: number; written: string; flag: string; range: Range; rule: RuleRef }
+  /** CONNMARK --restore-mark: mark = (mark AND NOT nfmask) XOR (ctmark AND ctmask). */
+  | { kind: 'restore'; domain: 'mark'; nfmask: number; ctmask: number; written: string; flag: string; range: Range; rule: RuleRef }
+  /** -m mark / -m connmark --mark V/M: (domain AND M) == V, or != when negated. */
+  | { kind: 'test'; domain: MarkDomain; value: number; mask: number; negated: boolean; written: string; flag: string; range: Range; rule: RuleRef };
+
+export type BitRole = 'set' | 'clear' | 'toggle' | 'copy' | 'test';
+
+export interface BitUse {
+  op: MarkOp;
+  role: BitRole;
+}
+
+export interface MarkIndex {
+  ops: MarkOp[];
+  /** uses[domain][bit] */
+  uses: Record<MarkDomain, BitUse[][]>;
+  /** Ops by the line of their rule. */
+  byLine: Map<number, MarkOp[]>;
+}
+
+function markValue(v: Value | undefined): { value: number; mask: number; hasMask: boolean } | undefined {
+  if (!v) return undefined;
+  if (v.kind === 'mark') return { value: v.value, mask: v.mask, hasMask: v.hasMask };
+  return parseMarkMask(v.text);
+}
+
+function numValue(v: Value | undefined): number | undefined {
+  if (!v) return undefined;
+  if (v.kind === 'number') return u32(v.value);
+  if (v.kind === 'mark' && !v.hasMask) return v.value;
+  return parseU32(v.text);
+}
+
+function optName(o: Option): string {
+  return o.name.replace(/^-+/, '');
+}
+
+function spanOf(rs: Range[]): Range {
+  let r = rs[0];
+  for (const x of rs.slice(1)) {
+    if (x.start.line !== r.start.line || x.end.line !== r.end.line) continue;
+    r = { start: x.start.character < r.start.character ? x.start : r.start, end: x.end.character > r.end.character ? x.end : r.end };
+  }
+  return r;
+}
+
+function written(o: Option): string {
+  return [o.negated ? '!' : '', o.flag, ...o.values.map((v) => v.text)].filter(Boolean).join(' ');
+}
+
+/** The mark operations of one iptables target (MARK, CONNMARK). */
+export function actionMarkOps(a: Action, rule: RuleRef): MarkOp[] {
+  const name = a.name.toUpperCase();
+  if (name !== 'MARK' && name !== 'CONNMARK') return [];
+  const domain: MarkDomain = name === 'MARK' ? 'mark' : 'ctmark';
+  const ops: MarkOp[] = [];
+  const get = (n: string) => a.options.find((o) => optName(o) === n);
+  for (const o of a.options) {
+    const n = optName(o);
+    const base = { written: written(o), flag: o.flag, range: o.range, rule };
+    let vm: { value: number; mask: number } | undefined;
+    if (n === 'set-xmark') {
+      const p = markValue(o.values[0]);
+      if (p) vm = { value: p.value, mask: p.mask };
+    } else if (n === 'set-mark') {
+      const p = markValue(o.values[0]);
+      if (p) vm = shorthand.setMark(p.value, p.hasMask ? p.mask : FULL);
+    } else if (n === 'and-mark' || n === 'or-mark' || n === 'xor-mark') {
+      const b = numValue(o.values[0]);
+      if (b !== undefined) vm = n === 'and-mark' ? shorthand.andMark(b) : n === 'or-mark' ? shorthand.orMark(b) : shorthand.xorMark(b);
+    } else if ((n === 'save-mark' || n === 'restore-mark') && domain === 'ctmark') {
+      const mask = numValue(get('mask')?.values[0]);
+      const nfmask = numValue(get('nfmask')?.values[0]) ?? mask ?? FULL;
+      const ctmask = numValue(get('ctmask')?.values[0]) ?? mask ?? FULL;
+      // The op spans the flag and its mask options, so a hover on `--nfmask 0x220` explains the copy too.
+      const parts = [o, ...['nfmask', 'ctmask', 'mask'].map(get).filter((x): x is Option => !!x)];
+      const whole = { ...base, written: parts.map(written).join(' '), range: spanOf(parts.map((x) => x.range)) };
+      if (n === 'save-mark') ops.push({ kind: 'save', domain: 'ctmark', nfmask, ctmask, ...whole });
+      else ops.push({ kind: 'restore', domain: 'mark', nfmask, ctmask, ...whole });
+      continue;
+    }
+    if (vm) ops.push({ kind: 'xmark', domain, value: u32(vm.value), mask: u32(vm.mask), ...base });
+  }
+  return ops;
+}
+
+export function matchMarkOps(m: Match, rule: RuleRef): MarkOp[] {
+  if (m.module !== 'mark' && m.module !== 'connmark') return [];
+  const domain: MarkDomain = m.module === 'mark' ? 'mark' : 'ctmark';
+  const ops: MarkOp[] = [];
+  for (const o of m.options) {
+    if (optName(o) !== 'mark') continue;
+    const p = markValue(o.values[0]);
+    if (p) ops.push({ kind: 'test', domain, value: u32(p.value), mask: u32(p.mask), negated: o.negated, written: written(o), flag: o.flag, range: o.range, rule });
+  }
+  return ops;
+}
+
+/** What an op does to each bit of its domain (for the save/restore copies, of the written domain). */
+export function bitRoles(op: MarkOp): { role: BitRole; bits: number }[] {
+  switch (op.kind) {
+    case 'xmark':
+      return [
+        { role: 'set', bits: u32(op.value & op.mask) },
+        { role: 'clear', bits: u32(op.mask & ~op.value) },
+        { role: 'toggle', bits: u32(op.value & ~op.mask) },
+      ];
+    case 'save':
+      // ctmark bit: in ctmask and nfmask → copied; in ctmask only → cleared; in nfmask only → toggled by mark.
+      return [
+        { role: 'copy', bits: u32(op.ctmask & op.nfmask) },
+        { role: 'clear', bits: u32(op.ctmask & ~op.nfmask) },
+        { role: 'toggle', bits: u32(op.nfmask & ~op.ctmask) },
+      ];
+    case 'restore':
+      return [
+        { role: 'copy', bits: u32(op.nfmask & op.ctmask) },
+        { role: 'clear', bits: u32(op.nfmask & ~op.ctmask) },
+        { role: 'toggle', bits: u32(op.ctmask & ~op.nfmask) },
+      ];
+    case 'test':
+      return [{ role: 'test', bits: op.mask }];
+  }
+}
+
+export function buildMarkIndex(doc: DocumentAnalysis): MarkIndex {
+  const ops: MarkOp[] = [];
+  const byLine = new Map<number, MarkOp[]>();
+  const uses: Record<MarkDomain, BitUse[][]> = {
+    mark: Array.from({ length: 32 }, () => []),
+    ctmark: Array.from({ length: 32 }, () => []),
+  };
+  for (const t of doc.ruleset.tables) {
+    for (const c of t.chains) {
+      for (const r of c.rules) {
+        const ref: RuleRef = { table: t, chain: c, rule: r };
+        const found = [...r.matches.flatMap((m) => matchMarkOps(m, ref)), ...r.actions.flatMap((a) => actionMarkOps(a, ref))];
+        if (!found.length) continue;
+        byLine.set(r.range.start.line, found);
+        for (const op of found) {
+          ops.push(op);
+          // A save reads the packet mark's nfmask bits; a restore reads the ctmark's ctmask bits.
+          for (const { role, bits } of bitRoles(op)) {
+            for (let b = 0; b < 32; b++) if ((bits >>> b) & 1) uses[op.domain][b].push({ op, role });
+          }
+        }
+      }
+    }
+  }
+  return { ops, uses, byLine };
+}

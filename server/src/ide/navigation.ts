@@ -1,0 +1,77 @@
+// Definition, references, rename and document highlight for chains.
+import { isBuiltinChain, MAX_CHAIN_NAME, STANDARD_VERDICTS } from '../knowledge/iptables-tables';
+import type { Range } from '../model/ruleset';
+import { occurrenceAt, type ChainSymbol, type DocumentAnalysis } from './document';
+import type { HighlightItem, Location, RenameResult } from './types';
+
+function declarations(s: ChainSymbol): Range[] {
+  return s.occurrences.filter((o) => o.role === 'declaration').map((o) => o.range);
+}
+
+export function definition(doc: DocumentAnalysis, line: number, character: number): Location[] {
+  const o = occurrenceAt(doc, line, character);
+  if (!o) return [];
+  return declarations(o.symbol).map((range) => ({ uri: doc.uri, range }));
+}
+
+/** Every place the chain is written. `-A X` lines count as references: renaming must change them. */
+export function references(doc: DocumentAnalysis, line: number, character: number, includeDeclaration = true): Location[] {
+  const o = occurrenceAt(doc, line, character);
+  if (!o) return [];
+  return o.symbol.occurrences
+    .filter((x) => includeDeclaration || x.role !== 'declaration')
+    .map((x) => x.range)
+    .sort(byPosition)
+    .map((range) => ({ uri: doc.uri, range }));
+}
+
+export function documentHighlights(doc: DocumentAnalysis, line: number, character: number): HighlightItem[] {
+  const o = occurrenceAt(doc, line, character);
+  if (!o) return [];
+  return o.symbol.occurrences
+    .map((x) => ({ range: x.range, kind: x.role === 'declaration' ? ('write' as const) : ('read' as const) }))
+    .sort((a, b) => byPosition(a.range, b.range));
+}
+
+function isBuiltin(doc: DocumentAnalysis, s: ChainSymbol): boolean {
+  // nft base chains have names of their own choosing: only iptables built-ins are fixed.
+  if (s.chain) return s.chain.builtin && doc.ruleset.kind !== 'nft';
+  return doc.ruleset.kind !== 'nft' && isBuiltinChain(s.table.name, s.name);
+}
+
+export function prepareRename(doc: DocumentAnalysis, line: number, character: number): { range: Range; placeholder: string } | { error: string } | undefined {
+  const o = occurrenceAt(doc, line, character);
+  if (!o) return undefined;
+  if (isBuiltin(doc, o.symbol)) return { error: `"${o.symbol.name}" is a built-in chain of table "${o.symbol.table.name}" and cannot be renamed` };
+  return { range: o.range, placeholder: o.symbol.name };
+}
+
+export function rename(doc: DocumentAnalysis, line: number, character: number, newName: string): RenameResult {
+  const o = occurrenceAt(doc, line, character);
+  if (!o) return { error: 'no chain here' };
+  const s = o.symbol;
+  if (isBuiltin(doc, s)) return { error: `"${s.name}" is a built-in chain of table "${s.table.name}" and cannot be renamed` };
+  const bad = checkNewName(doc, s, newName);
+  if (bad) return { error: bad };
+  return { edits: s.occurrences.map((x) => ({ range: x.range, newText: newName })).sort((a, b) => byPosition(a.range, b.range)) };
+}
+
+function checkNewName(doc: DocumentAnalysis, s: ChainSymbol, name: string): string | undefined {
+  if (!name) return 'a chain name cannot be empty';
+  if (/[\s"'#;{}]/.test(name)) return `"${name}" is not a valid chain name (no spaces, quotes, braces or #)`;
+  if (doc.chains.get(s.table)?.get(name)?.occurrences.length || s.table.chains.some((c) => c.name === name)) {
+    return `table "${s.table.name}" already has a chain "${name}"`;
+  }
+  if (doc.ruleset.kind === 'nft') {
+    if (!/^[A-Za-z_][\w.-]*$/.test(name)) return `"${name}" is not a valid nft chain name (letters, digits, _ . -; not starting with a digit)`;
+    return undefined;
+  }
+  if (name.length > MAX_CHAIN_NAME) return `chain name "${name}" is ${name.length} characters; iptables allows at most ${MAX_CHAIN_NAME}`;
+  if (name.startsWith('-') || name.startsWith('!')) return `a chain name cannot start with "${name[0]}"`;
+  if (STANDARD_VERDICTS.includes(name) || isBuiltinChain(s.table.name, name)) return `"${name}" is reserved`;
+  return undefined;
+}
+
+export function byPosition(a: Range, b: Range): number {
+  return a.start.line - b.start.line || a.start.character - b.start.character;
+}

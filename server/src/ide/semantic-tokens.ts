@@ -1,0 +1,63 @@
+// Semantic tokens from the model: what the TextMate grammar cannot know (which word is a chain, a
+// module, a target, a declared chain versus a use).
+import type { Range } from '../model/ruleset';
+import type { DocumentAnalysis } from './document';
+import type { SemanticToken, SemanticTokenModifier, SemanticTokenType } from './types';
+
+export function semanticTokens(doc: DocumentAnalysis): SemanticToken[] {
+  const toks: SemanticToken[] = [];
+  const taken = new Set<string>();
+  const add = (r: Range | undefined, type: SemanticTokenType, modifiers: SemanticTokenModifier[] = []) => {
+    if (!r || r.start.line !== r.end.line || r.end.character <= r.start.character) return;
+    const key = `${r.start.line}:${r.start.character}`;
+    if (taken.has(key)) return;
+    taken.add(key);
+    toks.push({ line: r.start.line, character: r.start.character, length: r.end.character - r.start.character, type, modifiers });
+  };
+  for (const occs of doc.occurrencesByLine.values()) {
+    for (const o of occs) {
+      const mods: SemanticTokenModifier[] = [];
+      if (o.role === 'declaration') mods.push('declaration');
+      if (o.symbol.chain?.builtin) mods.push('defaultLibrary');
+      add(o.range, 'function', mods);
+    }
+  }
+  for (const t of doc.ruleset.tables) {
+    add(t.nameRange, 'namespace', ['declaration']);
+    for (const s of t.sets) add(s.nameRange, 'variable', ['declaration']);
+    for (const c of t.chains) {
+      for (const r of c.rules) {
+        for (const m of r.matches) {
+          add(m.moduleRange, 'type');
+          for (const o of m.options) add(o.nameRange, 'parameter');
+        }
+        for (const a of r.actions) {
+          if (a.kind === 'verdict') add(a.nameRange, 'keyword');
+          else if (a.kind === 'extension') add(a.nameRange, 'macro', /MARK$/.test(a.name) ? ['modification'] : []);
+          for (const o of a.options) add(o.nameRange, 'parameter');
+        }
+      }
+    }
+  }
+  for (const v of doc.ruleset.variables) {
+    add(v.nameRange, 'variable', ['declaration']);
+    for (const r of v.references) add(r, 'variable');
+  }
+  for (const op of doc.marks.ops) {
+    const o = op.range;
+    // The value after the flag: the rest of the option's range.
+    const l = doc.lines[o.start.line] ?? '';
+    const txt = l.slice(o.start.character, o.end.character);
+    const m = /(\S+)$/.exec(txt);
+    if (m && m.index > 0) add({ start: { line: o.start.line, character: o.start.character + m.index }, end: o.end }, 'number');
+  }
+  toks.sort((a, b) => a.line - b.line || a.character - b.character);
+  // Drop overlaps (a token must not start inside the previous one).
+  const out: SemanticToken[] = [];
+  for (const t of toks) {
+    const p = out[out.length - 1];
+    if (p && p.line === t.line && t.character < p.character + p.length) continue;
+    out.push(t);
+  }
+  return out;
+}

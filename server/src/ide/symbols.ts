@@ -1,0 +1,110 @@
+// Document symbols (table → chain → rule), workspace symbols and folding ranges.
+import type { Chain, Range, Table } from '../model/ruleset';
+import { ruleText, type DocumentAnalysis } from './document';
+import type { FoldingItem, SymbolItem, WorkspaceSymbolItem } from './types';
+
+function union(a: Range, b: Range): Range {
+  const start = a.start.line < b.start.line || (a.start.line === b.start.line && a.start.character <= b.start.character) ? a.start : b.start;
+  const end = a.end.line > b.end.line || (a.end.line === b.end.line && a.end.character >= b.end.character) ? a.end : b.end;
+  return { start, end };
+}
+
+function chainSelection(doc: DocumentAnalysis, t: Table, c: Chain): Range {
+  const s = doc.chains.get(t)?.get(c.name);
+  const decl = s?.occurrences.find((o) => o.role === 'declaration') ?? s?.occurrences[0];
+  return decl?.range ?? c.nameRange;
+}
+
+const MAX_RULE_NAME = 80;
+
+export function documentSymbols(doc: DocumentAnalysis): SymbolItem[] {
+  const out: SymbolItem[] = [];
+  for (const t of doc.ruleset.tables) {
+    const chains: SymbolItem[] = [];
+    for (const c of t.chains) {
+      const sel = chainSelection(doc, t, c);
+      let range = union(c.range, sel);
+      const rules: SymbolItem[] = c.rules.map((r) => {
+        range = union(range, r.range);
+        let name = ruleText(doc, r);
+        if (name.length > MAX_RULE_NAME) name = name.slice(0, MAX_RULE_NAME - 1) + '…';
+        return { name: name || `rule ${r.index + 1}`, detail: `rule ${r.index + 1}`, kind: 'rule' as const, range: r.range, selectionRange: r.range, children: [] };
+      });
+      const detail = c.builtin ? `built-in${c.policy ? `, policy ${c.policy}` : ''}` : c.hook ? `${c.type ?? 'filter'} hook ${c.hook}` : `${c.rules.length} rules`;
+      chains.push({ name: c.name, detail, kind: 'chain', range, selectionRange: sel, children: rules });
+    }
+    let range = union(t.range, t.nameRange);
+    for (const c of chains) range = union(range, c.range);
+    const sets: SymbolItem[] = t.sets.map((s) => ({ name: s.name, detail: s.kind, kind: 'set' as const, range: union(s.range, s.nameRange), selectionRange: s.nameRange, children: [] }));
+    for (const s of sets) range = union(range, s.range);
+    out.push({ name: t.name, detail: doc.ruleset.kind === 'nft' ? `table ${t.family}` : 'table', kind: 'table', range, selectionRange: t.nameRange, children: [...sets, ...chains] });
+  }
+  for (const v of doc.ruleset.variables) {
+    out.push({ name: v.name, detail: v.value, kind: 'variable', range: union(v.range, v.nameRange), selectionRange: v.nameRange, children: [] });
+  }
+  return out;
+}
+
+/** Chains, tables and sets whose name contains the query (case-insensitive; an empty query lists all). */
+export function workspaceSymbols(docs: Iterable<DocumentAnalysis>, query: string, limit = 500): WorkspaceSymbolItem[] {
+  const q = query.toLowerCase();
+  const out: WorkspaceSymbolItem[] = [];
+  for (const doc of docs) {
+    for (const t of doc.ruleset.tables) {
+      if (t.name.toLowerCase().includes(q)) out.push({ name: t.name, kind: 'table', location: { uri: doc.uri, range: t.nameRange } });
+      for (const c of t.chains) {
+        if (!c.name.toLowerCase().includes(q)) continue;
+        out.push({ name: c.name, kind: 'chain', containerName: t.name, location: { uri: doc.uri, range: chainSelection(doc, t, c) } });
+        if (out.length >= limit) return out;
+      }
+      for (const s of t.sets) if (s.name.toLowerCase().includes(q)) out.push({ name: s.name, kind: 'set', containerName: t.name, location: { uri: doc.uri, range: s.nameRange } });
+    }
+  }
+  return out;
+}
+
+export function foldingRanges(doc: DocumentAnalysis): FoldingItem[] {
+  const out: FoldingItem[] = [];
+  const lines = doc.lines;
+  // Comment blocks.
+  for (let i = 0; i < lines.length; i++) {
+    if (!/^\s*#/.test(lines[i])) continue;
+    let j = i;
+    while (j + 1 < lines.length && /^\s*#/.test(lines[j + 1])) j++;
+    if (j > i) out.push({ startLine: i, endLine: j, kind: 'comment' });
+    i = j;
+  }
+  if (doc.ruleset.kind === 'nft') {
+    for (const t of doc.ruleset.tables) {
+      if (t.range.end.line > t.range.start.line) out.push({ startLine: t.range.start.line, endLine: t.range.end.line - 1 });
+      for (const c of t.chains) if (c.range.end.line > c.range.start.line) out.push({ startLine: c.range.start.line, endLine: c.range.end.line - 1 });
+      for (const s of t.sets) if (s.range.end.line > s.range.start.line) out.push({ startLine: s.range.start.line, endLine: s.range.end.line - 1 });
+    }
+    return out.sort((a, b) => a.startLine - b.startLine);
+  }
+  // iptables-save: a table from its `*name` line to its COMMIT; `-S`: from the table's first line to its last.
+  const tableStarts = doc.ruleset.tables.map((t) => Math.min(t.nameRange.start.line, t.range.start.line)).sort((a, b) => a - b);
+  for (let k = 0; k < tableStarts.length; k++) {
+    const start = tableStarts[k];
+    let end = (k + 1 < tableStarts.length ? tableStarts[k + 1] : lines.length) - 1;
+    if (doc.ruleset.kind === 'iptables-save') {
+      let commit = -1;
+      for (let i = start + 1; i <= end; i++) if (/^\s*COMMIT\b/.test(lines[i])) { commit = i; break; }
+      if (commit >= 0) end = commit;
+    }
+    while (end > start && !lines[end].trim()) end--;
+    if (end > start) out.push({ startLine: start, endLine: end });
+  }
+  // Runs of consecutive rules of one chain.
+  let runStart = -1, runChain: unknown, prev = -2;
+  const flush = () => { if (runStart >= 0 && prev > runStart) out.push({ startLine: runStart, endLine: prev }); };
+  const ruleLines = [...doc.rulesByLine.keys()].sort((a, b) => a - b);
+  for (const l of ruleLines) {
+    const c = doc.rulesByLine.get(l)!.chain;
+    if (c === runChain && l === prev + 1) { prev = l; continue; }
+    flush();
+    runStart = l; runChain = c; prev = l;
+  }
+  flush();
+  return out.sort((a, b) => a.startLine - b.startLine || b.endLine - a.endLine);
+}
