@@ -64,6 +64,7 @@ export function buildIptablesRuleset(text: string, opts: IptablesOptions): Rules
   let committed = true;
   let tableHeaderRange: Range | undefined;
   const chainIndex = new Map<Table, Map<string, Chain>>();
+  const ctxCache: Record<string, { table: string; family: 'ip' | 'ip6' }> = {};
 
   const openTable = (name: string, nameRange: Range, range: Range): Table => {
     let t = tables.find((x) => x.name === name);
@@ -194,13 +195,13 @@ export function buildIptablesRuleset(text: string, opts: IptablesOptions): Rules
   return rs;
 
   function handleCommand(items: RuleItem[], range: Range, counters: { packets: number; bytes: number } | undefined) {
-    const ci = items.findIndex((x) => x.kind === 'flag' && COMMANDS[x.text] !== undefined);
+    const ci = items[0].kind === 'flag' && COMMANDS[items[0].text] !== undefined ? 0 : items.findIndex((x) => x.kind === 'flag' && COMMANDS[x.text] !== undefined);
     if (ci < 0) {
       err(diagnostics, range, 'no-command', 'line has no command: expected -A, -I, -N, -P, -D, -R, -F, -X, -Z or -E first');
       return;
     }
     const cmd = COMMANDS[items[ci].text];
-    const before = items.slice(0, ci);
+    const before = ci === 0 ? undefined : items.slice(0, ci);
     const cmdItem = items[ci];
     const chainItem = items[ci + 1];
     const t = currentTable(range);
@@ -266,7 +267,7 @@ export function buildIptablesRuleset(text: string, opts: IptablesOptions): Rules
     } else if (cmd === 'replace') {
       err(diagnostics, chainItem.range, 'missing-rulenum', '-R needs a rule number');
     }
-    const built = buildRule([...before, ...rest], { table: t.name, family });
+    const built = buildRule(before ? [...before, ...rest] : rest, ruleCtx(t.name));
     for (const d of built.diagnostics) diagnostics.push(d);
     const rule: Rule = {
       index: 0,
@@ -290,6 +291,10 @@ export function buildIptablesRuleset(text: string, opts: IptablesOptions): Rules
       return;
     }
     c.rules.forEach((r, i) => (r.index = i));
+  }
+
+  function ruleCtx(tableName: string) {
+    return (ctxCache[tableName] ??= { table: tableName, family });
   }
 
   function extraArgs(rest: RuleItem[]) {

@@ -103,10 +103,8 @@ class IptablesDocumentParser extends EmbeddedActionsParser {
 
   private rest = this.RULE('rest', (): IToken[] => {
     const toks: IToken[] = [];
-    this.MANY(() => {
-      const t = this.CONSUME(Any);
-      this.ACTION(() => toks.push(t));
-    });
+    // Pushing to a local array is harmless during Chevrotain's recording phase, so no ACTION wrapper.
+    this.MANY(() => toks.push(this.CONSUME(Any)));
     return toks;
   });
 
@@ -149,10 +147,7 @@ class IptablesDocumentParser extends EmbeddedActionsParser {
       {
         ALT: () => {
           const toks: IToken[] = [];
-          this.AT_LEAST_ONE(() => {
-            const t = this.CONSUME(Item);
-            this.ACTION(() => toks.push(t));
-          });
+          this.AT_LEAST_ONE(() => toks.push(this.CONSUME(Item)));
           this.ACTION(() => this.commandLine(toks));
         },
       },
