@@ -1,0 +1,119 @@
+// The packet as the walk carries it: the user's packet plus what the kernel knows at this point.
+import type { Hook } from '../model/ruleset';
+import { parseAddr, parseCidr, type Addr } from './addr';
+import type { CtState, Packet } from './packet';
+
+export interface WalkPacket {
+  family: 'ip' | 'ip6';
+  proto: string;
+  src: string;
+  dst: string;
+  sport?: number;
+  dport?: number;
+  tcpFlags: string[];
+  icmpType?: number;
+  icmpCode?: number;
+  length?: number;
+  iif?: string;
+  oif?: string;
+  /** The walk picked oif (lo / eth0), so a re-route may change it. */
+  oifDefaulted?: boolean;
+  mark: number;
+  ctmark: number;
+  ctState: CtState;
+  ctDir: 'original' | 'reply';
+  ctZone: number;
+  uid?: number;
+  gid?: number;
+  local: boolean;
+  sets: Record<string, string[]>;
+  hostAddrs: { addr: Addr; prefix?: number }[];
+  /** Where the walk is. */
+  hook: Hook;
+  /** Conntrack entry: none before the conntrack hook (-200) or for invalid packets. */
+  ct: 'none' | 'tracked' | 'untracked';
+  /** Raw-table requests applied at the conntrack hook. */
+  notrackRequested: boolean;
+  /** A CT/NOTRACK target already attached its template (later ones do nothing). */
+  ctTemplate?: boolean;
+  zoneRequested?: number;
+  /** NAT of this connection already decided (nat chains are consulted once per manip type). */
+  natDoneDst: boolean;
+  natDoneSrc: boolean;
+  natDstChanged: boolean;
+  natSrcChanged: boolean;
+  /** REDIRECT sends the packet to this host whatever the address says. */
+  redirected: boolean;
+  /** The tuple as the packet arrived (for --ctorig*). */
+  orig: { src: string; dst: string; sport?: number; dport?: number };
+}
+
+export function initialState(p: Packet): WalkPacket {
+  const hostAddrs = p.host.map((h) => {
+    const slash = h.indexOf('/');
+    const addr = parseAddr(slash < 0 ? h : h.slice(0, slash))!;
+    return slash < 0 ? { addr } : { addr, prefix: parseCidr(h)!.prefix };
+  });
+  const fresh = p.ctState === 'new';
+  return {
+    family: p.family,
+    proto: p.proto,
+    src: p.src,
+    dst: p.dst,
+    sport: p.sport,
+    dport: p.dport,
+    tcpFlags: [...p.tcpFlags],
+    icmpType: p.icmpType,
+    icmpCode: p.icmpCode,
+    length: p.length,
+    iif: p.iif,
+    oif: p.oif,
+    mark: p.mark >>> 0,
+    ctmark: p.ctmark >>> 0,
+    ctState: p.ctState,
+    ctDir: p.ctDir,
+    ctZone: p.ctZone,
+    uid: p.uid,
+    gid: p.gid,
+    local: p.local,
+    sets: p.sets,
+    hostAddrs,
+    hook: p.local ? 'output' : 'prerouting',
+    ct: 'none',
+    notrackRequested: false,
+    natDoneDst: !fresh,
+    natDoneSrc: !fresh,
+    natDstChanged: false,
+    natSrcChanged: false,
+    redirected: false,
+    orig: { src: p.src, dst: p.dst, sport: p.sport, dport: p.dport },
+  };
+}
+
+/** The packet as it leaves the walk, in the user's terms. */
+export function toPacket(s: WalkPacket, host: string[]): Packet {
+  const out: Packet = {
+    family: s.family,
+    proto: s.proto,
+    src: s.src,
+    dst: s.dst,
+    tcpFlags: s.tcpFlags,
+    mark: s.mark,
+    ctmark: s.ctmark,
+    ctState: s.ct === 'untracked' ? 'untracked' : s.ctState,
+    ctDir: s.ctDir,
+    ctZone: s.ctZone,
+    local: s.local,
+    host,
+    sets: s.sets,
+  };
+  if (s.sport !== undefined) out.sport = s.sport;
+  if (s.dport !== undefined) out.dport = s.dport;
+  if (s.icmpType !== undefined) { out.icmpType = s.icmpType; out.icmpCode = s.icmpCode; }
+  if (s.length !== undefined) out.length = s.length;
+  if (s.iif !== undefined) out.iif = s.iif;
+  if (s.oif !== undefined) out.oif = s.oif;
+  if (s.uid !== undefined) out.uid = s.uid;
+  if (s.gid !== undefined) out.gid = s.gid;
+  return out;
+}

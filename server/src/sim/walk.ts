@@ -1,0 +1,518 @@
+// The packet walk: the hooks of the packet's path in order, at each hook every base chain (iptables
+// built-in chains and nft base chains) by priority, the routing decision, conntrack and NAT, jumps,
+// gotos and returns, and a trace of every step.
+//
+// Unknown steps: a rule whose matches cannot be decided is an "unknown" step. The walk follows the
+// branch `decide(key)` picks (default: `assume`, itself "nomatch" by default) and records which one it
+// assumed; `walkBranches` explores both branches of every unknown step (bounded).
+import type { Action, Chain, Hook, Range, Rule, Ruleset, Table } from '../model/ruleset';
+import { hex } from '../knowledge/marks';
+import { parseAddr } from './addr';
+import { evalRule, isLocalAddr } from './match';
+import type { Packet } from './packet';
+import { initialState, toPacket, type WalkPacket } from './state';
+import { applyTarget, knownTarget } from './targets';
+
+export type Verdict = 'ACCEPT' | 'DROP' | 'REJECT' | 'QUEUE' | 'UNKNOWN' | 'LOOP' | 'STEP-LIMIT' | 'ERROR';
+
+export interface Step {
+  kind: 'rule' | 'policy' | 'event';
+  hook: Hook;
+  table: string;
+  family: string;
+  chain: string;
+  /** 1-based source line of the rule (or the chain's policy); 0 for events. */
+  line: number;
+  ruleIndex?: number;
+  range?: Range;
+  result: 'match' | 'nomatch' | 'unknown' | 'policy' | 'event';
+  /** Unknown steps: the branch the walk followed. */
+  assumed?: 'match' | 'nomatch';
+  reason?: string;
+  /** No match: the option that failed, as written. */
+  failed?: string;
+  action: string;
+  note?: string;
+  mark: string;
+  ctmark: string;
+  src: string;
+  dst: string;
+  sport?: number;
+  dport?: number;
+}
+
+export interface WalkResult {
+  verdict: Verdict;
+  /** Index in `steps` of the step that decided the verdict (undefined: every hook accepted). */
+  decidedAt?: number;
+  steps: Step[];
+  packet: Packet;
+  /** Hooks visited in order. */
+  path: Hook[];
+  /** Keys of the unknown steps met, in order, with the branch taken. */
+  unknowns: { key: string; assumed: 'match' | 'nomatch'; reason: string }[];
+  error?: string;
+}
+
+export interface StartPoint {
+  table: string;
+  family?: string;
+  chain: string;
+  /** 0-based rule index; 0 (or the chain's length) for the whole chain. */
+  ruleIndex: number;
+}
+
+export interface WalkOptions {
+  assume?: 'match' | 'nomatch';
+  /** Per unknown step (key = `table/chain#index@hook`): true follows the match branch. */
+  decide?: (key: string) => boolean | undefined;
+  from?: StartPoint;
+  maxSteps?: number;
+}
+
+interface BaseChain {
+  table: Table;
+  chain: Chain;
+  priority: number;
+  nat: boolean;
+  order: number;
+}
+
+const MAX_STACK = 64;
+const CONNTRACK_PRIORITY = -200;
+
+function tableApplies(t: Table, rs: Ruleset, family: 'ip' | 'ip6'): boolean {
+  const f = rs.kind === 'nft' ? t.family : rs.family;
+  return f === family || f === 'inet';
+}
+
+export function baseChains(rs: Ruleset, hook: Hook, family: 'ip' | 'ip6'): BaseChain[] {
+  const out: BaseChain[] = [];
+  let order = 0;
+  for (const t of rs.tables) {
+    if (!tableApplies(t, rs, family)) continue;
+    for (const c of t.chains) {
+      if (c.hook !== hook || (rs.kind !== 'nft' && !c.builtin)) continue;
+      out.push({ table: t, chain: c, priority: c.priority ?? 0, nat: c.type === 'nat' || (rs.kind !== 'nft' && t.name === 'nat'), order: order++ });
+    }
+  }
+  return out.sort((a, b) => a.priority - b.priority || a.order - b.order);
+}
+
+function actionText(a: Action): string {
+  if (a.text) return a.text;
+  if (a.kind === 'jump') return `-j ${a.chain ?? a.name}`;
+  if (a.kind === 'goto') return `-g ${a.chain ?? a.name}`;
+  const opts = a.options.map((o) => `${o.flag}${o.values.length ? ' ' + o.values.map((v) => v.text).join(' ') : ''}`);
+  return [a.name, ...opts].join(' ');
+}
+
+export function ruleKey(table: string, chain: string, index: number, hook: Hook): string {
+  return `${table}/${chain}#${index}@${hook}`;
+}
+
+class Walker {
+  steps: Step[] = [];
+  path: Hook[] = [];
+  unknowns: WalkResult['unknowns'] = [];
+  count = 0;
+  readonly max: number;
+  constructor(readonly rs: Ruleset, readonly s: WalkPacket, readonly opts: WalkOptions) {
+    this.max = opts.maxSteps ?? 100_000;
+  }
+
+  snap(): Pick<Step, 'mark' | 'ctmark' | 'src' | 'dst' | 'sport' | 'dport'> {
+    const s = this.s;
+    const o: Pick<Step, 'mark' | 'ctmark' | 'src' | 'dst' | 'sport' | 'dport'> = { mark: hex(s.mark), ctmark: hex(s.ctmark), src: s.src, dst: s.dst };
+    if (s.sport !== undefined) o.sport = s.sport;
+    if (s.dport !== undefined) o.dport = s.dport;
+    return o;
+  }
+
+  event(table: string, chain: string, text: string) {
+    this.steps.push({ kind: 'event', hook: this.s.hook, table, family: '', chain, line: 0, result: 'event', action: text, ...this.snap() });
+  }
+
+  /** Conntrack at priority -200: the entry becomes known (or the packet stays untracked). */
+  conntrack() {
+    const s = this.s;
+    if (s.ct !== 'none') return;
+    if (s.notrackRequested || s.ctState === 'untracked') {
+      s.ct = 'untracked';
+      s.ctmark = 0;
+      s.natDoneDst = s.natDoneSrc = true;
+      this.event('', '', 'conntrack: untracked (no connection entry, no NAT)');
+      return;
+    }
+    if (s.ctState === 'invalid') {
+      s.ct = 'none';
+      s.natDoneDst = s.natDoneSrc = true;
+      this.event('', '', 'conntrack: invalid (no connection entry)');
+      return;
+    }
+    if (s.zoneRequested !== undefined && s.zoneRequested !== s.ctZone && s.ctState !== 'new') {
+      // The connection lives in the packet's zone; a lookup in another zone finds nothing.
+      s.ctState = 'new';
+      s.ctmark = 0;
+      s.natDoneDst = s.natDoneSrc = false;
+      s.ctZone = s.zoneRequested;
+      s.ct = 'tracked';
+      this.event('', '', `conntrack: no connection in zone ${s.ctZone}: a new one (ct mark 0x0)`);
+      return;
+    }
+    if (s.zoneRequested !== undefined) s.ctZone = s.zoneRequested;
+    s.ct = 'tracked';
+    this.event('', '', `conntrack: ${s.ctState}, ${s.ctDir} direction, zone ${s.ctZone}, ct mark ${hex(s.ctmark)}`);
+  }
+
+  isLocal(addr: string): boolean {
+    const a = parseAddr(addr);
+    return !!a && isLocalAddr(a, this.s.hostAddrs);
+  }
+
+  /** Runs every base chain of `hook`; returns a final verdict or undefined (accepted: go on). */
+  hook(hook: Hook, startAt?: { base: BaseChain; stack: Frame[]; chain: Chain; index: number }): { verdict: Verdict; at?: number } | undefined {
+    const s = this.s;
+    s.hook = hook;
+    this.path.push(hook);
+    const chains = baseChains(this.rs, hook, s.family);
+    const ctHook = hook === 'prerouting' || hook === 'output';
+    let started = !startAt;
+    for (const b of chains) {
+      if (!started) {
+        if (b !== startAt!.base && !(b.table === startAt!.base.table && b.chain === startAt!.base.chain)) continue;
+        started = true;
+        if (ctHook && b.priority > CONNTRACK_PRIORITY) this.conntrack();
+        const r = this.runChain(b, startAt!.stack, startAt!.chain, startAt!.index);
+        if (r) return r;
+        continue;
+      }
+      if (ctHook && b.priority > CONNTRACK_PRIORITY) this.conntrack();
+      if (b.nat) {
+        const dstManip = hook === 'prerouting' || hook === 'output';
+        const done = dstManip ? s.natDoneDst : s.natDoneSrc;
+        if (done || s.ct !== 'tracked' || s.ctState !== 'new') {
+          this.event(b.table.name, b.chain.name, `nat ${b.chain.name} skipped: ${s.ct !== 'tracked' ? 'no conntrack entry' : s.ctState !== 'new' ? `ct state ${s.ctState}` : 'NAT already decided for this connection'}`);
+          continue;
+        }
+        const changedBefore = dstManip ? s.natDstChanged : s.natSrcChanged;
+        const r = this.runChain(b, [], b.chain, 0);
+        if (r) return r;
+        // A nat chain that translated ends the nat lookup for this manip type; otherwise the next nat chain is asked.
+        if ((dstManip ? s.natDstChanged : s.natSrcChanged) !== changedBefore) {
+          if (dstManip) s.natDoneDst = true; else s.natDoneSrc = true;
+        }
+        continue;
+      }
+      const r = this.runChain(b, [], b.chain, 0);
+      if (r) return r;
+    }
+    if (ctHook) this.conntrack();
+    // After all nat chains of a hook: a null binding if none translated.
+    if (s.ct === 'tracked' && s.ctState === 'new') {
+      if (hook === 'prerouting' || hook === 'output') s.natDoneDst = true;
+      if (hook === 'postrouting' || hook === 'input') s.natDoneSrc = true;
+    }
+    return undefined;
+  }
+
+  runChain(b: BaseChain, initStack: Frame[], startChain: Chain, startIndex: number): { verdict: Verdict; at?: number } | undefined {
+    const s = this.s;
+    const t = b.table;
+    const stack: Frame[] = [...initStack];
+    let cur = startChain;
+    let idx = startIndex;
+    const seen = new Set<string>();
+    const byName = new Map(t.chains.map((c) => [c.name, c]));
+    const enter = (c: Chain): { verdict: Verdict; at?: number } | undefined => {
+      const key = `${c.name}|${stack.map((f) => f.chain.name + ':' + f.index).join(',')}|${s.mark}|${s.ctmark}|${s.src}|${s.dst}|${s.sport}|${s.dport}`;
+      if (seen.has(key) || stack.length > MAX_STACK) {
+        this.event(t.name, c.name, `loop: chain ${c.name} entered again in the same state`);
+        return { verdict: 'LOOP', at: this.steps.length - 1 };
+      }
+      seen.add(key);
+      cur = c;
+      idx = 0;
+      return undefined;
+    };
+    const policy = (): { verdict: Verdict; at?: number } | undefined => {
+      const base = b.chain;
+      const p = (base.policy ?? 'ACCEPT').toUpperCase();
+      this.steps.push({
+        kind: 'policy', hook: s.hook, table: t.name, family: t.family, chain: base.name,
+        line: (base.policyRange ?? base.nameRange).start.line + 1, range: base.policyRange ?? base.nameRange,
+        result: 'policy', action: `policy ${p}`, ...this.snap(),
+      });
+      if (p === 'ACCEPT') return undefined;
+      return { verdict: p === 'DROP' ? 'DROP' : 'UNKNOWN', at: this.steps.length - 1 };
+    };
+    const ret = (): boolean => {
+      const f = stack.pop();
+      if (!f) return false;
+      cur = f.chain;
+      idx = f.index;
+      return true;
+    };
+    const first = enter(startChain);
+    if (first) return first;
+    idx = startIndex;
+    for (;;) {
+      if (++this.count > this.max) {
+        this.event(t.name, cur.name, `step limit ${this.max} reached`);
+        return { verdict: 'STEP-LIMIT', at: this.steps.length - 1 };
+      }
+      if (idx >= cur.rules.length) {
+        if (cur !== b.chain && ret()) continue;
+        return policy();
+      }
+      const rule = cur.rules[idx];
+      const ev = evalRule(rule, s);
+      const key = ruleKey(t.name, cur.name, idx, s.hook);
+      let matched = ev.result === 'match';
+      let assumed: 'match' | 'nomatch' | undefined;
+      if (ev.result === 'unknown') {
+        const d = this.opts.decide?.(key);
+        matched = d ?? (this.opts.assume ?? 'nomatch') === 'match';
+        assumed = matched ? 'match' : 'nomatch';
+        this.unknowns.push({ key, assumed, reason: ev.reason ?? '' });
+      }
+      const step: Step = {
+        kind: 'rule', hook: s.hook, table: t.name, family: t.family, chain: cur.name, line: rule.range.start.line + 1,
+        ruleIndex: idx, range: rule.range, result: ev.result, action: '', ...this.snap(),
+      };
+      if (assumed) step.assumed = assumed;
+      if (ev.reason) step.reason = ev.reason;
+      if (ev.failed) step.failed = ev.failed;
+      this.steps.push(step);
+      if (!matched) { idx++; continue; }
+      const out = this.actions(rule, step, byName, stack, () => ({ cur, idx }), enter, ret, policy);
+      if (out === 'next') { idx++; continue; }
+      if (out === 'moved') continue;
+      return out;
+    }
+  }
+
+  /** Applies a matched rule's actions in order. */
+  actions(
+    rule: Rule, step: Step, byName: Map<string, Chain>, stack: Frame[],
+    here: () => { cur: Chain; idx: number },
+    enter: (c: Chain) => { verdict: Verdict; at?: number } | undefined, ret: () => boolean,
+    policy: () => { verdict: Verdict; at?: number } | undefined,
+  ): 'next' | 'moved' | { verdict: Verdict; at?: number } | undefined {
+    const s = this.s;
+    const at = this.steps.length - 1;
+    const texts: string[] = [];
+    const notes: string[] = [];
+    const finish = () => {
+      step.action = texts.join('; ');
+      if (notes.length) step.note = notes.join('; ');
+      Object.assign(step, this.snap());
+    };
+    for (const a of rule.actions) {
+      texts.push(actionText(a));
+      const target = a.kind === 'jump' || a.kind === 'goto' || a.kind === 'extension' ? byName.get(a.chain ?? a.name) : undefined;
+      if (target || ((a.kind === 'jump' || a.kind === 'goto') && !knownTarget(a.name))) {
+        if (!target) {
+          finish();
+          step.reason = `chain "${a.chain ?? a.name}" does not exist`;
+          return { verdict: 'ERROR', at };
+        }
+        const { cur, idx } = here();
+        if (a.kind !== 'goto') stack.push({ chain: cur, index: idx + 1 });
+        finish();
+        const r = enter(target);
+        if (r) return r;
+        return 'moved';
+      }
+      const name = a.name.toUpperCase();
+      if (a.kind === 'verdict' || name === 'RETURN' || name === 'CONTINUE') {
+        if (name === 'RETURN') {
+          finish();
+          if (ret()) return 'moved';
+          return policy();
+        }
+        if (name === 'CONTINUE') continue;
+      }
+      const r = applyTarget(a, s);
+      if (r.note) notes.push(r.note);
+      if (r.effect === 'continue') continue;
+      finish();
+      if (r.effect === 'accept') return undefined;
+      if (r.effect === 'unknown') step.reason = r.reason;
+      return { verdict: r.effect === 'drop' ? 'DROP' : r.effect === 'reject' ? 'REJECT' : r.effect === 'queue' ? 'QUEUE' : 'UNKNOWN', at };
+    }
+    finish();
+    return 'next';
+  }
+
+  route(stage: string): 'input' | 'forward' {
+    const s = this.s;
+    const local = s.redirected || this.isLocal(s.dst);
+    this.event('', '', `routing (${stage}): ${s.dst} is ${local ? 'a local address: INPUT' : 'not a host address: FORWARD'}`);
+    return local ? 'input' : 'forward';
+  }
+
+  outputOif(): void {
+    const s = this.s;
+    if (s.oif === undefined || s.oifDefaulted) {
+      s.oif = this.isLocal(s.dst) ? 'lo' : 'eth0';
+      s.oifDefaulted = true;
+    }
+  }
+}
+
+interface Frame {
+  chain: Chain;
+  index: number;
+}
+
+
+/** Where `line` (1-based) points: a rule or a chain declaration. */
+export function startPointAt(rs: Ruleset, line: number): StartPoint | undefined {
+  const l = line - 1;
+  for (const t of rs.tables) {
+    for (const c of t.chains) {
+      const i = c.rules.findIndex((r) => r.range.start.line <= l && r.range.end.line >= l);
+      if (i >= 0) return { table: t.name, family: t.family, chain: c.name, ruleIndex: i };
+    }
+  }
+  for (const t of rs.tables) {
+    for (const c of t.chains) {
+      if (c.declarations.some((d) => d.start.line === l) || c.nameRange.start.line === l) return { table: t.name, family: t.family, chain: c.name, ruleIndex: 0 };
+    }
+  }
+  return undefined;
+}
+
+const HOOK_ORDER: Hook[] = ['prerouting', 'input', 'forward', 'output', 'postrouting'];
+
+/** A base chain that reaches `chain` and the jump/goto path to it (for starting mid-ruleset). */
+export function pathTo(rs: Ruleset, table: Table, chain: Chain, family: 'ip' | 'ip6', prefer?: Hook[]): { base: BaseChain; stack: Frame[] } | undefined {
+  const byName = new Map(table.chains.map((c) => [c.name, c]));
+  const hooks = [...(prefer ?? []), ...HOOK_ORDER.filter((h) => !prefer?.includes(h))];
+  for (const hook of hooks) {
+    for (const b of baseChains(rs, hook, family)) {
+      if (b.table !== table) continue;
+      // Breadth-first over jump/goto edges, remembering the frames a walk would push.
+      const queue: { c: Chain; stack: Frame[] }[] = [{ c: b.chain, stack: [] }];
+      const seen = new Set<string>([b.chain.name]);
+      while (queue.length) {
+        const { c, stack } = queue.shift()!;
+        if (c === chain) return { base: b, stack };
+        c.rules.forEach((r, i) => {
+          for (const a of r.actions) {
+            const n = a.kind === 'jump' || a.kind === 'goto' ? a.chain : undefined;
+            const to = n ? byName.get(n) : undefined;
+            if (!to || seen.has(to.name)) continue;
+            seen.add(to.name);
+            queue.push({ c: to, stack: a.kind === 'jump' ? [...stack, { chain: c, index: i + 1 }] : stack });
+          }
+        });
+      }
+    }
+  }
+  return undefined;
+}
+
+export function walk(rs: Ruleset, packet: Packet, opts: WalkOptions = {}): WalkResult {
+  const s = initialState(packet);
+  const w = new Walker(rs, s, opts);
+  const done = (verdict: Verdict, at?: number, error?: string): WalkResult => {
+    const r: WalkResult = { verdict, steps: w.steps, packet: toPacket(s, packet.host), path: w.path, unknowns: w.unknowns };
+    if (at !== undefined) r.decidedAt = at;
+    if (error) r.error = error;
+    return r;
+  };
+
+  let start: { hook: Hook; base: BaseChain; stack: Frame[]; chain: Chain; index: number } | undefined;
+  if (opts.from) {
+    const f = opts.from;
+    const table = rs.tables.find((t) => t.name === f.table && (f.family === undefined || t.family === f.family));
+    const chain = table?.chains.find((c) => c.name === f.chain);
+    if (!table || !chain) return done('ERROR', undefined, `no chain ${f.chain} in table ${f.table}`);
+    const p = pathTo(rs, table, chain, s.family, packet.local ? ['output', 'postrouting'] : undefined);
+    if (!p) return done('ERROR', undefined, `chain ${chain.name} is not reached from any hook`);
+    start = { hook: p.base.chain.hook!, base: p.base, stack: p.stack, chain, index: f.ruleIndex };
+  }
+
+  const run = (hook: Hook) => {
+    const r = start && start.hook === hook ? w.hook(hook, start) : w.hook(hook);
+    if (start && start.hook === hook) start = undefined;
+    return r;
+  };
+  const startHook = start?.hook;
+  // Starting after the conntrack hook: the connection is already looked up.
+  if (startHook === 'input' || startHook === 'forward' || startHook === 'postrouting') {
+    w.event('', '', `walk starts at ${startHook}`);
+    s.hook = startHook;
+    w.conntrack();
+  }
+  const local = packet.local || startHook === 'output';
+  if (local) {
+    s.local = true;
+    s.iif = undefined;
+    w.outputOif();
+    if (startHook !== 'postrouting') {
+      w.event('', '', `routing: sent by this host to ${s.dst}: oif ${s.oif}`);
+      const before = { mark: s.mark, dst: s.dst };
+      const r = run('output');
+      if (r) return done(r.verdict, r.at);
+      if (s.mark !== before.mark || s.dst !== before.dst) {
+        if (s.dst !== before.dst && s.oifDefaulted) s.oif = w.isLocal(s.dst) ? 'lo' : 'eth0';
+        w.event('', '', `re-route after OUTPUT (${s.mark !== before.mark ? 'mark' : 'destination'} changed): oif ${s.oif}${s.oifDefaulted ? '' : ' (as given)'}`);
+      }
+    }
+    const r = run('postrouting');
+    if (r) return done(r.verdict, r.at);
+    if (s.oif === 'lo' && startHook !== 'postrouting') {
+      // Loopback: the packet comes back in through lo, its connection already NATed.
+      s.iif = 'lo';
+      w.event('', '', 'loopback: the packet re-enters through lo');
+      const r2 = run('prerouting');
+      if (r2) return done(r2.verdict, r2.at);
+      s.oif = undefined;
+      const r3 = run('input');
+      if (r3) return done(r3.verdict, r3.at);
+    }
+    return done('ACCEPT');
+  }
+  let dir: 'input' | 'forward';
+  if (startHook === 'input' || startHook === 'forward') dir = startHook;
+  else if (startHook === 'postrouting') dir = 'forward';
+  else {
+    const r = run('prerouting');
+    if (r) return done(r.verdict, r.at);
+    dir = w.route('after PREROUTING');
+  }
+  if (dir === 'input') {
+    s.oif = undefined;
+    const r = run('input');
+    return r ? done(r.verdict, r.at) : done('ACCEPT');
+  }
+  if (s.oif === undefined) { s.oif = 'eth0'; s.oifDefaulted = true; }
+  if (startHook !== 'postrouting') {
+    const r = run('forward');
+    if (r) return done(r.verdict, r.at);
+  }
+  const r = run('postrouting');
+  return r ? done(r.verdict, r.at) : done('ACCEPT');
+}
+
+/** Walks every combination of branches at unknown steps (depth-first, at most `limit` walks). */
+export function walkBranches(rs: Ruleset, packet: Packet, opts: WalkOptions = {}, limit = 16): { choices: Record<string, boolean>; result: WalkResult }[] {
+  const out: { choices: Record<string, boolean>; result: WalkResult }[] = [];
+  const todo: Record<string, boolean>[] = [{}];
+  while (todo.length && out.length < limit) {
+    const choices = todo.shift()!;
+    const result = walk(rs, packet, { ...opts, decide: (k) => choices[k] });
+    out.push({ choices, result });
+    // Every unknown not decided yet opens the other branch, with the earlier ones fixed as taken.
+    const fixed = { ...choices };
+    for (const u of result.unknowns) {
+      if (u.key in fixed) continue;
+      todo.push({ ...fixed, [u.key]: u.assumed !== 'match' });
+      fixed[u.key] = u.assumed === 'match';
+    }
+  }
+  return out;
+}
