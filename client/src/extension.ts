@@ -1,3 +1,50 @@
-// PLACEHOLDER: the VS Code client lands with the LSP issue.
-export function activate(): void {}
-export function deactivate(): void {}
+// The VS Code client: starts the bundled language server (dist/server.js) over IPC for iptables and
+// nftables documents, and moves plain-text and untitled documents that look like rulesets to the
+// right language. In restricted mode it does the same: the server only parses; nothing runs a program.
+import * as vscode from 'vscode';
+import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import { detectLanguage } from './language-detect';
+
+let client: LanguageClient | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const module = context.asAbsolutePath('dist/server.js');
+  const serverOptions: ServerOptions = {
+    run: { module, transport: TransportKind.ipc },
+    debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6009'] } },
+  };
+  const config = vscode.workspace.getConfiguration('netfilterLens');
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: [
+      { scheme: 'file', language: 'iptables' },
+      { scheme: 'untitled', language: 'iptables' },
+      { scheme: 'file', language: 'nftables' },
+      { scheme: 'untitled', language: 'nftables' },
+      { scheme: 'vscode-remote', language: 'iptables' },
+      { scheme: 'vscode-remote', language: 'nftables' },
+    ],
+    initializationOptions: { diagnosticsDelay: config.get<number>('diagnostics.delay', 250) },
+  };
+  client = new LanguageClient('netfilterLens', 'Netfilter Lens', serverOptions, clientOptions);
+  await client.start();
+  context.subscriptions.push({ dispose: () => void client?.stop() });
+
+  const maybeSwitch = (doc: vscode.TextDocument) => {
+    if (doc.languageId !== 'plaintext' || !vscode.workspace.getConfiguration('netfilterLens').get<boolean>('detectContent', true)) return;
+    const lang = detectLanguage(doc.getText());
+    if (lang) void vscode.languages.setTextDocumentLanguage(doc, lang);
+  };
+  vscode.workspace.textDocuments.forEach(maybeSwitch);
+  context.subscriptions.push(
+    vscode.workspace.onDidOpenTextDocument(maybeSwitch),
+    // A ruleset pasted into an untitled editor.
+    vscode.workspace.onDidChangeTextDocument((e) => {
+      if (e.document.isUntitled) maybeSwitch(e.document);
+    }),
+  );
+}
+
+export async function deactivate(): Promise<void> {
+  await client?.stop();
+  client = undefined;
+}
