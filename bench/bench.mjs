@@ -106,30 +106,32 @@ for (const f of readdirSync(join(repo, 'bench')).filter((f) => f.endsWith('.benc
 }
 
 // ---- run ----------------------------------------------------------------------------------------------
-const results = [];
-for (const m of measurements) {
-  const times = [];
-  let note = m.note ?? '';
-  if (m.value !== undefined) {
-    results.push({ ...m, median: m.value, min: m.value, max: m.value, runs: 1, note });
-    continue;
-  }
-  for (let i = 0; i < RUNS; i++) {
+// Round-robin: run i of every measurement before run i+1 of any, so the load other processes put on
+// the machine falls on ours and the peers alike.
+const timed = measurements.filter((m) => m.value === undefined);
+const times = new Map(timed.map((m) => [m, []]));
+const notes = new Map(measurements.map((m) => [m, m.note ?? '']));
+for (let i = 0; i < RUNS; i++) {
+  for (const m of timed) {
     globalThis.gc?.();
     if (m.run) {
       const t = process.hrtime.bigint();
       m.run();
-      times.push(ms(process.hrtime.bigint() - t));
+      times.get(m).push(ms(process.hrtime.bigint() - t));
     } else {
       const argv = m.netns ? inNs(m.argv) : m.argv;
       const t = process.hrtime.bigint();
       const r = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 28 });
-      times.push(ms(process.hrtime.bigint() - t));
-      if (!(m.okStatus ?? [0]).includes(r.status)) note = `exit ${r.status}: ${String(r.stderr).trim().split('\n')[0].slice(0, 100)}`;
+      times.get(m).push(ms(process.hrtime.bigint() - t));
+      if (!(m.okStatus ?? [0]).includes(r.status)) notes.set(m, `exit ${r.status}: ${String(r.stderr).trim().split('\n')[0].slice(0, 100)}`);
     }
   }
-  results.push({ ...m, median: median(times), min: Math.min(...times), max: Math.max(...times), first: times[0], runs: RUNS, note });
 }
+const results = measurements.map((m) => {
+  if (m.value !== undefined) return { ...m, median: m.value, min: m.value, max: m.value, runs: 1, note: notes.get(m) };
+  const ts = times.get(m);
+  return { ...m, median: median(ts), min: Math.min(...ts), max: Math.max(...ts), first: ts[0], runs: ts.length, note: notes.get(m) };
+});
 
 // ---- report -------------------------------------------------------------------------------------------
 const rs = core.parseRuleset(text);

@@ -373,6 +373,8 @@ export interface MutationOptions {
   seed?: number;
   /** At most this many mutations of each kind (fewer when the files offer fewer distinct ones). */
   perKind?: number;
+  /** Only these kinds (default: all of MUTATION_KINDS). */
+  kinds?: readonly MutationKind[];
 }
 
 /** Picks up to perKind distinct mutations of each kind from the files, reproducibly for a seed. */
@@ -386,7 +388,7 @@ export function generateMutations(files: SaveFile[], opts: MutationOptions = {})
     }
   });
   const out: Mutation[] = [];
-  for (const kind of MUTATION_KINDS) {
+  for (const kind of opts.kinds ?? MUTATION_KINDS) {
     const seen = new Set<string>();
     let k = 0;
     for (const c of shuffle(byKind.get(kind) ?? [], rnd)) {
