@@ -1,0 +1,178 @@
+// Chevrotain lexer and line grammar shared by the iproute2 and ipset outputs (`ip rule`, `ip route`,
+// `ip addr`, rt_tables, `ipset save|list`, node profiles). All of them are lines of blank-separated
+// words (a `"quoted string"` is one word); what a word means depends on its line and is decided by
+// iproute-parser.ts / ipset-parser.ts. The grammar accepts every token sequence, so it cannot fail.
+import { createToken, EmbeddedActionsParser, Lexer, type CustomPatternMatcherFunc, type IToken, type TokenType } from 'chevrotain';
+import type { Diagnostic, Range } from '../model/ruleset';
+
+function atLineStart(text: string, offset: number): boolean {
+  for (let i = offset - 1; i >= 0; i--) {
+    const c = text.charCodeAt(i);
+    if (c === 10) return true;
+    if (c !== 32 && c !== 9) return false;
+  }
+  return true;
+}
+
+function lineStartPattern(re: RegExp): CustomPatternMatcherFunc {
+  const sticky = new RegExp(re.source, 'y');
+  return (text, offset) => {
+    if (!atLineStart(text, offset)) return null;
+    sticky.lastIndex = offset;
+    return sticky.exec(text);
+  };
+}
+
+export const Newline = createToken({ name: 'Newline', pattern: /\r?\n/, line_breaks: true });
+export const Blank = createToken({ name: 'Blank', pattern: /[ \t\f\v]+/, group: Lexer.SKIPPED });
+/** `#` comments only at the start of a line: `#` inside a line is a word (rt_tables allows both). */
+export const LineComment = createToken({
+  name: 'LineComment',
+  pattern: lineStartPattern(/#[^\n]*/),
+  start_chars_hint: ['#'],
+  line_breaks: false,
+});
+export const Quoted = createToken({ name: 'Quoted', pattern: /"(?:[^"\\\r\n]|\\.)*"?/ });
+export const Bare = createToken({ name: 'Bare', pattern: /[^\s"]+/ });
+
+const allTokens = [Newline, Blank, LineComment, Quoted, Bare];
+
+export interface Word {
+  /** Source text (quotes included). */
+  text: string;
+  /** Unquoted value. */
+  value: string;
+  range: Range;
+  quoted: boolean;
+}
+
+export interface WordLine {
+  /** 0-based line number in the document. */
+  line: number;
+  /** Column of the first word: indented lines continue the previous one in some outputs. */
+  indent: number;
+  words: Word[];
+  /** Whole-line comment (`# ...`), when the line is one. */
+  comment?: Word;
+  range: Range;
+}
+
+function unquote(image: string): string {
+  if (image.charCodeAt(0) !== 34) return image;
+  const body = image.length > 1 && image.endsWith('"') ? image.slice(1, -1) : image.slice(1);
+  return body.indexOf('\\') < 0 ? body : body.replace(/\\(.)/g, '$1');
+}
+
+class WordLineParser extends EmbeddedActionsParser {
+  private lineNo = 0;
+  private lineStart = 0;
+  lines: WordLine[] = [];
+
+  constructor() {
+    super(allTokens as TokenType[], { recoveryEnabled: true, skipValidations: true });
+    this.performSelfAnalysis();
+  }
+
+  override reset(): void {
+    super.reset();
+    this.lineNo = 0;
+    this.lineStart = 0;
+    this.lines = [];
+  }
+
+  private r(t: IToken): Range {
+    const c = t.startOffset - this.lineStart;
+    return { start: { line: this.lineNo, character: c }, end: { line: this.lineNo, character: c + t.image.length } };
+  }
+
+  public document = this.RULE('document', () => {
+    this.MANY(() => {
+      this.OPTION(() => this.SUBRULE(this.line));
+      const nl = this.CONSUME(Newline);
+      this.ACTION(() => {
+        this.lineNo++;
+        this.lineStart = nl.startOffset + nl.image.length;
+      });
+    });
+  });
+
+  private line = this.RULE('line', () => {
+    this.OR([
+      {
+        ALT: () => {
+          const t = this.CONSUME(LineComment);
+          this.ACTION(() => {
+            const range = this.r(t);
+            this.lines.push({ line: this.lineNo, indent: range.start.character, words: [], comment: { text: t.image, value: t.image, range, quoted: false }, range });
+          });
+        },
+      },
+      {
+        ALT: () => {
+          const toks: IToken[] = [];
+          this.AT_LEAST_ONE(() => {
+            const t = this.OR2([{ ALT: () => this.CONSUME(Bare) }, { ALT: () => this.CONSUME(Quoted) }]);
+            this.ACTION(() => toks.push(t));
+          });
+          this.ACTION(() => {
+            const words = toks.map((t) => ({ text: t.image, value: unquote(t.image), range: this.r(t), quoted: t.tokenType === Quoted }));
+            this.lines.push({
+              line: this.lineNo,
+              indent: words[0].range.start.character,
+              words,
+              range: { start: words[0].range.start, end: words[words.length - 1].range.end },
+            });
+          });
+        },
+      },
+    ]);
+  });
+}
+
+let lexer: Lexer | undefined;
+let parser: WordLineParser | undefined;
+
+/** Splits a document into lines of words with exact ranges. Never throws. */
+export function readWordLines(text: string, lineOffset = 0): { lines: WordLine[]; diagnostics: Diagnostic[] } {
+  lexer ??= new Lexer(allTokens, { positionTracking: 'onlyOffset', ensureOptimizations: false, skipValidations: true });
+  parser ??= new WordLineParser();
+  const src = text.length && text.charCodeAt(text.length - 1) === 10 ? text : text + '\n';
+  const diagnostics: Diagnostic[] = [];
+  const lexed = lexer.tokenize(src);
+  // Every character is some token, so lexing errors mean a bug; report rather than throw.
+  for (const e of lexed.errors) {
+    diagnostics.push({ range: at(src, e.offset, Math.max(1, e.length), lineOffset), severity: 'error', code: 'syntax', message: `unexpected character ${JSON.stringify(src.substr(e.offset, 1))}` });
+  }
+  parser.input = lexed.tokens;
+  parser.document();
+  const lines = parser.lines;
+  for (const e of parser.errors) {
+    diagnostics.push({ range: at(src, e.token.startOffset || 0, 0, lineOffset), severity: 'error', code: 'internal-error', message: `parser: ${e.message}` });
+  }
+  parser.input = [];
+  if (lineOffset) for (const l of lines) shiftLine(l, lineOffset);
+  return { lines, diagnostics };
+}
+
+function at(src: string, offset: number, length: number, lineOffset: number): Range {
+  let line = 0, start = 0;
+  for (let i = 0; i < offset && i < src.length; i++) if (src.charCodeAt(i) === 10) { line++; start = i + 1; }
+  return { start: { line: line + lineOffset, character: offset - start }, end: { line: line + lineOffset, character: offset - start + length } };
+}
+
+function shiftRange(r: Range, by: number): void {
+  r.start = { line: r.start.line + by, character: r.start.character };
+  r.end = { line: r.end.line + by, character: r.end.character };
+}
+
+function shiftLine(l: WordLine, by: number): void {
+  l.line += by;
+  shiftRange(l.range, by);
+  for (const w of l.words) shiftRange(w.range, by);
+  if (l.comment && l.comment.range !== l.range) shiftRange(l.comment.range, by);
+}
+
+/** Range from the start of word `a` to the end of word `b`. */
+export function span(a: Word, b: Word): Range {
+  return { start: a.range.start, end: b.range.end };
+}

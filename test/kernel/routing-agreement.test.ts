@@ -1,0 +1,162 @@
+// The kernel as judge for the routing decision (issue 6). Random scenarios (interfaces, addresses,
+// `ip rule` sets, routes in several tables) are loaded into scratch namespaces; the kernel's own
+// `ip rule show`, `ip route show table all` and `ip addr` are parsed back with our parsers (round
+// trip) and become the decision's input; then `ip route get DST [from SRC] [iif DEV] [oif DEV] mark V
+// [uid N] [ipproto P dport N]` is compared with routeDecision for every query.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Netns, kernelAvailable } from '../support/netns';
+import { parseAddrs, parseIpRoutes, parseIpRules, routeDecision, type RouteDecision } from '../../server/src/routing/index';
+import { defaultRtTables, type RoutingConfig } from '../../server/src/model/routing';
+import { makeScenario, queryArgs, type Query, type Scenario } from '../routing/scenario-gen';
+
+const SCENARIOS = Number(process.env.NFLG_SCENARIOS ?? 24);
+const QUERIES = 50;
+
+export interface KernelGet {
+  error?: string;
+  type?: string;
+  dev?: string;
+  via?: string;
+  table?: string;
+  src?: string;
+  raw: string;
+}
+
+const ERRNO_TEXT: Record<string, string> = {
+  'Network is unreachable': 'ENETUNREACH',
+  'No route to host': 'EHOSTUNREACH',
+  'Permission denied': 'EACCES',
+  'Invalid argument': 'EINVAL',
+  'No such device': 'ENODEV',
+};
+
+export function parseRouteGet(text: string): KernelGet {
+  const raw = text.trim();
+  const m = /RTNETLINK answers: (.*)/.exec(raw) ?? /^Error: (.*)/m.exec(raw);
+  if (m) return { error: ERRNO_TEXT[m[1].trim()] ?? m[1].trim(), raw };
+  const w = raw.split('\n')[0].trim().split(/\s+/);
+  const g: KernelGet = { raw };
+  let i = 0;
+  if (['local', 'broadcast', 'multicast', 'unicast', 'anycast'].includes(w[0])) g.type = w[i++];
+  i++; // destination
+  for (; i < w.length; i++) {
+    const k = w[i];
+    if (k === 'via' || k === 'dev' || k === 'table' || k === 'src') (g as unknown as Record<string, string>)[k] = w[++i];
+    else if (['from', 'mark', 'uid', 'iif', 'oif', 'tos'].includes(k)) i++;
+  }
+  return g;
+}
+
+/** null when the kernel and the decision agree; otherwise why not. */
+export function compare(k: KernelGet, d: RouteDecision, q: { src?: string; iif?: string }): string | null {
+  if (d.outcome === 'unknown') return `ours unknown: ${d.reason}`;
+  if (k.error) return d.outcome === 'error' && d.errno === k.error ? null : `kernel ${k.error}, ours ${d.outcome === 'error' ? d.errno : 'route'}`;
+  if (d.outcome === 'error') return `kernel route, ours ${d.errno}`;
+  const kType = k.type ?? 'unicast';
+  if (kType !== d.type) return `type: kernel ${kType}, ours ${d.type}`;
+  const kTable = k.table ?? 'main';
+  const ourTable = d.table === undefined ? 'main' : d.tableName;
+  if (kTable !== ourTable) return `table: kernel ${kTable}, ours ${ourTable}`;
+  const hop = d.nexthops.find((h) => (h.dev ?? 'lo') === k.dev && h.gateway === k.via);
+  if (!hop) return `next hop: kernel ${k.via ? `via ${k.via} ` : ''}dev ${k.dev}, ours ${d.nexthops.map((h) => `${h.gateway ? `via ${h.gateway} ` : ''}dev ${h.dev}`).join(' | ')}`;
+  if (!q.iif) {
+    const ourSrc = hop.src ?? d.src;
+    // The kernel prints src only when it chose one (not when `from` fixed it).
+    const kSrc = k.src ?? q.src;
+    if (kSrc !== ourSrc) return `src: kernel ${kSrc}, ours ${ourSrc}`;
+  }
+  return null;
+}
+
+function script(s: Scenario): string {
+  const lines: string[] = [
+    'set +e',
+    `sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 net.ipv4.ip_forward=${s.forwarding ? 1 : 0}`,
+  ];
+  for (const f of s.ifaces) {
+    lines.push(`ip link add ${f.name} type veth peer name ${f.peer}`, `ip link set ${f.name} up`, `ip link set ${f.peer} up`);
+    for (const a of f.addrs) lines.push(`ip addr add ${a} dev ${f.name}`);
+  }
+  for (const c of s.setup) lines.push(`ip ${c.join(' ')} >/dev/null 2>&1; echo "@@S $?"`);
+  lines.push("echo '@@RULES'", 'ip rule show', "echo '@@ROUTES'", 'ip route show table all', "echo '@@ADDR'", 'ip addr');
+  s.queries.forEach((q, i) => lines.push(`echo '@@Q ${i}'`, `ip ${queryArgs(q).join(' ')} 2>&1`));
+  lines.push('true');
+  return lines.join('\n') + '\n';
+}
+
+function section(out: string, name: string, next: string): string {
+  const a = out.indexOf(`@@${name}\n`);
+  const b = out.indexOf(`@@${next}`, a);
+  return out.slice(a + name.length + 3, b < 0 ? undefined : b);
+}
+
+const avail = kernelAvailable();
+
+test('routing decision agrees with `ip route get` on random policy-routing scenarios', { skip: avail.ok ? false : `kernel tests need root: ${avail.reason}` }, () => {
+  const t0 = Date.now();
+  let total = 0, agree = 0;
+  const disagreements: string[] = [];
+  const roundTrip: string[] = [];
+  const byOutcome = new Map<string, number>();
+  for (let seed = 1; seed <= SCENARIOS; seed++) {
+    const s = makeScenario(seed, QUERIES);
+    const ns = new Netns('nflg');
+    try {
+      const r = ns.run(['sh', '-s'], script(s), 120_000);
+      assert.equal(r.status, 0, `scenario ${seed} script failed: ${r.stderr}`);
+      const out = r.stdout;
+      const statuses = [...out.matchAll(/^@@S (\d+)$/gm)].map((m) => Number(m[1]));
+      const okRules = s.setup.filter((c, i) => c[0] === 'rule' && statuses[i] === 0).length;
+      const okCustomRoutes = s.setup.filter((c, i) => c[0] === 'route' && statuses[i] === 0 && !c.includes('main')).length;
+
+      // Round trip: the kernel's listings through our parsers.
+      const rulesText = section(out, 'RULES', 'ROUTES');
+      const routesText = section(out, 'ROUTES', 'ADDR');
+      const addrText = section(out, 'ADDR', 'Q ');
+      const rules = parseIpRules(rulesText);
+      const routes = parseIpRoutes(routesText);
+      const addrs = parseAddrs(addrText);
+      for (const [what, p] of [['ip rule', rules], ['ip route', routes], ['ip addr', addrs]] as const) {
+        for (const d of p.diagnostics) roundTrip.push(`seed ${seed} ${what}: ${d.code} ${d.message} at line ${d.range.start.line + 1}`);
+      }
+      if (rules.value.length !== 3 + okRules) roundTrip.push(`seed ${seed}: ${rules.value.length} rules parsed, kernel took ${3 + okRules}\n${rulesText}`);
+      const custom = routes.value.filter((x) => x.family === 'ip' && x.table !== 254 && x.table !== 255).length;
+      if (custom !== okCustomRoutes) roundTrip.push(`seed ${seed}: ${custom} routes parsed in tables 100-200, kernel took ${okCustomRoutes}\n${routesText}`);
+      if (addrs.value.length !== 1 + 2 * s.ifaces.length) roundTrip.push(`seed ${seed}: ${addrs.value.length} interfaces parsed`);
+
+      const cfg: RoutingConfig = { rules: rules.value, routes: routes.value, interfaces: addrs.value, tables: defaultRtTables(), forwarding: s.forwarding };
+      s.queries.forEach((q: Query, i) => {
+        const kText = section(out, `Q ${i}`, `Q ${i + 1}`);
+        const k = parseRouteGet(kText);
+        const d = routeDecision(cfg, { dst: q.dst, src: q.src, iif: q.iif, oif: q.oif, mark: q.mark, uid: q.iif ? undefined : q.uid ?? 0, ipproto: q.ipproto, sport: q.sport, dport: q.dport });
+        total++;
+        const key = k.error ?? (k.type ?? 'unicast');
+        byOutcome.set(key, (byOutcome.get(key) ?? 0) + 1);
+        const why = compare(k, d, q);
+        if (why === null) agree++;
+        else {
+          disagreements.push([
+            `seed ${seed} query ${i}: ip ${queryArgs(q).join(' ')}`,
+            `  ${why}`,
+            `  kernel: ${k.raw.split('\n')[0]}`,
+            `  ours:   ${d.summary}`,
+            ...d.steps.map((st) => `    ${st.rule.priority}: ${st.outcome} ${st.detail}`),
+          ].join('\n'));
+        }
+      });
+      if (disagreements.length && seed === disagreements.length) {
+        // keep the first failing scenario's state in the log
+      }
+    } finally {
+      ns.delete();
+    }
+  }
+  const secs = ((Date.now() - t0) / 1000).toFixed(1);
+  console.log(`routing agreement: ${agree}/${total} (${((100 * agree) / total).toFixed(2)}%) in ${secs}s over ${SCENARIOS} scenarios; kernel outcomes ${JSON.stringify(Object.fromEntries(byOutcome))}`);
+  if (roundTrip.length) console.log('round trip problems:\n' + roundTrip.slice(0, 20).join('\n'));
+  if (disagreements.length) console.log(`disagreements (${disagreements.length}):\n` + disagreements.slice(0, 40).join('\n'));
+  assert.ok(total >= 1000, `only ${total} cases`);
+  assert.deepEqual(roundTrip, []);
+  assert.equal(disagreements.length, 0);
+});
