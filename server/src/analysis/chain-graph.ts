@@ -1,5 +1,7 @@
 // The chain graph of each table: who jumps where, undefined targets and jump loops.
 import type { Chain, Diagnostic, Range, Ruleset, Table } from '../model/ruleset';
+import { KNOWN_TARGETS } from './rule-facts';
+import { declareChainFix, withFixes } from './quick-fixes';
 
 export interface ChainEdge {
   from: Chain;
@@ -19,7 +21,7 @@ export interface ChainGraph {
   into: Map<string, ChainEdge[]>;
 }
 
-export function chainGraph(table: Table): { graph: ChainGraph; diagnostics: Diagnostic[] } {
+export function chainGraph(table: Table, rs?: Ruleset): { graph: ChainGraph; diagnostics: Diagnostic[] } {
   const chains = new Map<string, Chain>();
   for (const c of table.chains) chains.set(c.name, c);
   const edges: ChainEdge[] = [];
@@ -30,19 +32,22 @@ export function chainGraph(table: Table): { graph: ChainGraph; diagnostics: Diag
     for (const r of c.rules) {
       for (const a of r.actions) {
         const targets: { name: string; range: Range; kind: 'jump' | 'goto' }[] = [];
-        if ((a.kind === 'jump' || a.kind === 'goto') && a.chain) targets.push({ name: a.chain, range: a.chainRange ?? a.nameRange, kind: a.kind });
+        // Until the rule builder knows every target, `-j TPROXY` may arrive as a jump to a chain.
+        const isTarget = a.kind === 'jump' && a.chain !== undefined && !chains.has(a.chain) && KNOWN_TARGETS.has(a.chain);
+        if ((a.kind === 'jump' || a.kind === 'goto') && a.chain && !isTarget) targets.push({ name: a.chain, range: a.chainRange ?? a.nameRange, kind: a.kind });
         for (const e of a.vmap?.entries ?? []) {
           if (e.chain) targets.push({ name: e.chain, range: e.range, kind: e.verdict === 'goto' ? 'goto' : 'jump' });
         }
         for (const t of targets) {
           const to = chains.get(t.name);
           if (!to) {
-            diagnostics.push({
+            const d: Diagnostic = {
               range: t.range,
               severity: 'error',
               code: 'undefined-chain',
               message: `${t.kind} to chain "${t.name}", which table "${table.name}" does not declare`,
-            });
+            };
+            diagnostics.push(rs ? withFixes(d, [declareChainFix(rs, table, t.name, t.range)]) : d);
             continue;
           }
           if (to.builtin || to.hook !== undefined) {
@@ -110,6 +115,6 @@ function findLoops(g: ChainGraph): Diagnostic[] {
 
 export function analyzeChains(rs: Ruleset): Diagnostic[] {
   const out: Diagnostic[] = [];
-  for (const t of rs.tables) out.push(...chainGraph(t).diagnostics);
+  for (const t of rs.tables) out.push(...chainGraph(t, rs).diagnostics);
   return out;
 }

@@ -1,0 +1,240 @@
+// Rules no packet can reach: after a rule that ends the chain for every packet (unreachable), or
+// whose match set lies inside an earlier ending rule's (shadowed; redundant when both do the same).
+// Rules in between that rewrite what the earlier rule tested (MARK, CONNMARK, unknown targets, and
+// the chains they jump to) are followed: the earlier rule then no longer counts.
+import type { Chain, Diagnostic, Rule, Ruleset, Table } from '../model/ruleset';
+import { chainGraph, type ChainGraph } from './chain-graph';
+import { isUnconditional, ruleSpace, spaceWithin, testedBits, type Space } from './match-space';
+import { removeRuleFix, withFixes } from './quick-fixes';
+import { isEndingTarget, markOf, optText, ruleTarget, type RuleTarget } from './rule-facts';
+
+/** Targets that change nothing the match space models. */
+const NEUTRAL_TARGETS = new Set([
+  'LOG', 'NFLOG', 'ULOG', 'TRACE', 'AUDIT', 'CT', 'NOTRACK', 'CLASSIFY', 'TCPMSS', 'DSCP', 'TOS', 'TTL', 'HL', 'ECN',
+  'IDLETIMER', 'LED', 'SET', 'RATEEST', 'CHECKSUM', 'TEE', 'SECMARK', 'CONNSECMARK', 'TCPOPTSTRIP', 'JOURNAL',
+]);
+
+export interface Mods {
+  mark: number;
+  ctmark: number;
+  /** Could change anything (an unknown target). */
+  any: boolean;
+}
+
+const FULL = 0xffffffff;
+
+function optVal(t: RuleTarget, name: string): string | undefined {
+  const o = t.action?.options.find((x) => x.name.replace(/^-+/, '') === name);
+  return o ? optText(o) || '' : undefined;
+}
+
+/** What one rule's own target may change. */
+export function targetMods(t: RuleTarget): Mods {
+  const m: Mods = { mark: 0, ctmark: 0, any: false };
+  if (t.kind !== 'target') return m;
+  if (NEUTRAL_TARGETS.has(t.name) || isEndingTarget(t)) return m;
+  const opts = t.action?.options ?? [];
+  const val = (n: string) => markOf(opts.find((o) => o.name.replace(/^-+/, '') === n)?.values[0]);
+  if (t.name === 'MARK' || t.name === 'CONNMARK') {
+    const key = t.name === 'MARK' ? 'mark' : 'ctmark';
+    let bits = 0;
+    let known = false;
+    for (const n of ['set-xmark', 'set-mark', 'and-mark', 'or-mark', 'xor-mark']) {
+      const v = val(n);
+      if (!v) continue;
+      known = true;
+      if (n === 'set-xmark') bits |= v.mask | v.value;
+      else if (n === 'set-mark') bits |= (v.hasMask ? v.mask : FULL) | v.value;
+      else if (n === 'and-mark') bits |= ~v.value;
+      else bits |= v.value;
+    }
+    if (known) { m[key] = bits >>> 0; return m; }
+    if (t.name === 'CONNMARK') {
+      const mask = val('mask')?.value;
+      const nf = val('nfmask')?.value ?? mask ?? FULL;
+      const ct = val('ctmask')?.value ?? mask ?? FULL;
+      if (optVal(t, 'save-mark') !== undefined) { m.ctmark = ct >>> 0; return m; }
+      if (optVal(t, 'restore-mark') !== undefined) { m.mark = nf >>> 0; return m; }
+    }
+  }
+  m.any = true;
+  return m;
+}
+
+export interface ChainFacts {
+  graph: ChainGraph;
+  spaces: Map<Rule, Space>;
+  targets: Map<Rule, RuleTarget>;
+  /** Every packet entering the chain ends in an absolute verdict there (never returns). */
+  alwaysEnds(chain: string): boolean;
+  /** Everything the chain (and what it calls) may change. */
+  chainMods(chain: string): Mods;
+}
+
+const ABSOLUTE = new Set(['ACCEPT', 'DROP', 'REJECT', 'QUEUE', 'NFQUEUE', 'DNAT', 'SNAT', 'MASQUERADE', 'REDIRECT', 'NETMAP', 'TPROXY', 'SYNPROXY']);
+
+export function chainFacts(table: Table, family: 'ip' | 'ip6', graph = chainGraph(table).graph): ChainFacts {
+  const spaces = new Map<Rule, Space>();
+  const targets = new Map<Rule, RuleTarget>();
+  for (const c of table.chains) for (const r of c.rules) {
+    spaces.set(r, ruleSpace(r, family));
+    targets.set(r, ruleTarget(r, table, graph.chains));
+  }
+  const endsMemo = new Map<string, boolean>();
+  const modsMemo = new Map<string, Mods>();
+  const alwaysEnds = (name: string): boolean => {
+    if (endsMemo.has(name)) return endsMemo.get(name)!;
+    endsMemo.set(name, false); // cycle guard
+    const c = graph.chains.get(name);
+    let res = false;
+    if (c && !c.builtin && c.hook === undefined) {
+      for (const r of c.rules) {
+        const t = targets.get(r)!;
+        const s = spaces.get(r)!;
+        const absolute = ((t.kind === 'verdict' || t.kind === 'target') && ABSOLUTE.has(t.name)) || ((t.kind === 'jump' || t.kind === 'goto') && alwaysEnds(t.name));
+        if (absolute && isUnconditional(s)) { res = true; break; }
+        if (absolute) continue;
+        // A packet may leave the chain here without an absolute verdict.
+        if ((t.kind === 'verdict' && t.name === 'RETURN') || t.kind === 'goto') break;
+      }
+    }
+    endsMemo.set(name, res);
+    return res;
+  };
+  const chainMods = (name: string): Mods => {
+    if (modsMemo.has(name)) return modsMemo.get(name)!;
+    const acc: Mods = { mark: 0, ctmark: 0, any: false };
+    modsMemo.set(name, acc);
+    const c = graph.chains.get(name);
+    if (!c) { acc.any = true; return acc; }
+    for (const r of c.rules) {
+      const t = targets.get(r)!;
+      const m = t.kind === 'jump' || t.kind === 'goto' ? chainMods(t.name) : targetMods(t);
+      acc.mark = (acc.mark | m.mark) >>> 0;
+      acc.ctmark = (acc.ctmark | m.ctmark) >>> 0;
+      acc.any ||= m.any;
+    }
+    return acc;
+  };
+  return { graph, spaces, targets, alwaysEnds, chainMods };
+}
+
+/** The packet leaves the chain whenever this rule matches. */
+function ends(f: ChainFacts, t: RuleTarget): boolean {
+  if (isEndingTarget(t)) return true;
+  return t.kind === 'jump' && f.alwaysEnds(t.name);
+}
+
+function verdictKey(t: RuleTarget): string {
+  if (t.kind === 'target') return `${t.name} ${(t.action?.options ?? []).map((o) => `${o.flag} ${optText(o)}`).join(' ')}`;
+  return `${t.kind} ${t.name}`;
+}
+
+function verdictText(t: RuleTarget): string {
+  if (t.kind === 'none') return 'no target';
+  if (t.kind === 'goto') return `-g ${t.name}`;
+  return `-j ${t.name}`;
+}
+
+export interface OrderFinding {
+  code: 'unreachable-rule' | 'shadowed-rule' | 'redundant-rule';
+  chain: Chain;
+  rule: Rule;
+  /** The earlier rule responsible. */
+  by: Rule;
+}
+
+export function ruleOrderFindings(table: Table, family: 'ip' | 'ip6', facts = chainFacts(table, family)): OrderFinding[] {
+  const out: OrderFinding[] = [];
+  const MAX_PAIRS = 4_000_000;
+  for (const chain of table.chains) {
+    const rules = chain.rules;
+    // Last rule index that may have changed each mark bit (or anything), scanning forward.
+    const lastMark = new Array<number>(32).fill(-1);
+    const lastCt = new Array<number>(32).fill(-1);
+    let lastAny = -1;
+    const enders: Rule[] = [];
+    let pairs = 0;
+    let cut: Rule | undefined;
+    for (let i = 0; i < rules.length; i++) {
+      const a = rules[i];
+      const sa = facts.spaces.get(a)!;
+      const ta = facts.targets.get(a)!;
+      if (cut) {
+        out.push({ code: 'unreachable-rule', chain, rule: a, by: cut });
+      } else if (!sa.empty) {
+        for (const b of enders) {
+          if (++pairs > MAX_PAIRS) break;
+          const sb = facts.spaces.get(b)!;
+          if (!spaceWithin(sa, sb, family)) continue;
+          const tb = testedBits(sb);
+          const hasTests = tb.mark || tb.ctmark || sb.src || sb.dst || sb.proto || sb.dport || sb.sport || sb.iif.length || sb.oif.length || sb.ctstate !== undefined;
+          if (lastAny > b.index && hasTests) continue;
+          let moved = false;
+          for (let bit = 0; bit < 32 && !moved; bit++) {
+            if ((tb.mark >>> bit) & 1 && lastMark[bit] > b.index) moved = true;
+            if ((tb.ctmark >>> bit) & 1 && lastCt[bit] > b.index) moved = true;
+          }
+          if (moved) continue;
+          const same = verdictKey(ta) === verdictKey(facts.targets.get(b)!);
+          out.push({ code: same ? 'redundant-rule' : 'shadowed-rule', chain, rule: a, by: b });
+          break;
+        }
+      }
+      // Record what this rule changes for the rules after it.
+      const m = ta.kind === 'jump' || ta.kind === 'goto' ? facts.chainMods(ta.name) : targetMods(ta);
+      for (let bit = 0; bit < 32; bit++) {
+        if ((m.mark >>> bit) & 1) lastMark[bit] = i;
+        if ((m.ctmark >>> bit) & 1) lastCt[bit] = i;
+      }
+      if (m.any) lastAny = i;
+      if (!cut && ends(facts, ta) && !sa.empty && !sa.unknown.length) {
+        if (isUnconditional(sa)) cut = a;
+        else enders.push(a);
+      }
+    }
+  }
+  return out;
+}
+
+export function ruleOrderDiagnostics(table: Table, family: 'ip' | 'ip6', facts: ChainFacts = chainFacts(table, family)): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const ref = (r: Rule, c: Chain) => `rule ${r.index + 1} of ${c.name} (line ${r.range.start.line + 1})`;
+  for (const f of ruleOrderFindings(table, family, facts)) {
+    const tb = facts.targets.get(f.by);
+    const byText = `${ref(f.by, f.chain)}${tb ? ` (${verdictText(tb)})` : ''}`;
+    let d: Diagnostic;
+    if (f.code === 'unreachable-rule') {
+      d = {
+        range: f.rule.range, severity: 'warning', code: 'unreachable-rule',
+        message: `unreachable: ${byText} matches every packet and ends the chain, so no packet gets here`,
+        related: [{ range: f.by.range, message: 'this rule matches every packet and ends the chain' }],
+      };
+    } else if (f.code === 'shadowed-rule') {
+      d = {
+        range: f.rule.range, severity: 'warning', code: 'shadowed-rule',
+        message: `shadowed: every packet this rule matches is already taken by ${byText}, so it never matches`,
+        related: [{ range: f.by.range, message: 'this earlier rule matches every packet the shadowed rule matches' }],
+      };
+    } else {
+      d = {
+        range: f.rule.range, severity: 'information', code: 'redundant-rule',
+        message: `redundant: ${byText} already does the same to every packet this rule matches`,
+        related: [{ range: f.by.range, message: 'this earlier rule covers it with the same verdict' }],
+      };
+    }
+    out.push(withFixes(d, [removeRuleFix(f.rule, f.code === 'redundant-rule' ? 'redundant rule' : 'unreachable rule')]));
+  }
+  return out;
+}
+
+export function analyzeRuleOrder(rs: Ruleset): Diagnostic[] {
+  if (rs.kind === 'nft') return []; // nft rules are not modelled into match spaces yet
+  const out: Diagnostic[] = [];
+  for (const t of rs.tables) {
+    const fam = rs.family === 'ip6' ? 'ip6' : 'ip';
+    const facts = chainFacts(t, fam);
+    out.push(...ruleOrderDiagnostics(t, fam, facts));
+  }
+  return out;
+}
