@@ -45,7 +45,7 @@ export interface DocumentAnalysis {
   occurrencesByLine: Map<number, ChainOccurrence[]>;
   /** Rules by their first line. */
   rulesByLine: Map<number, RuleRef>;
-  readonly marks: MarkIndex;
+  marks: MarkIndex;
 }
 
 export function splitLines(text: string): string[] {
@@ -81,10 +81,14 @@ export function analyzeDocument(uri: string, text: string, version = 0, opts: Pa
     if (!s) m.set(name, (s = { table: t, name, occurrences: [] }));
     return s;
   };
+  const seen = new Set<number>();
   // Only ranges whose text is the name are recorded: a rename must never overwrite anything else.
   const add = (s: ChainSymbol, range: Range | undefined, role: OccurrenceRole, rule?: RuleRef, kind?: 'jump' | 'goto') => {
-    if (!range || textAt(lines, range) !== s.name) return;
-    if (s.occurrences.some((o) => sameRange(o.range, range))) return;
+    if (!range || range.start.line !== range.end.line || range.end.character - range.start.character !== s.name.length) return;
+    if (!lines[range.start.line]?.startsWith(s.name, range.start.character)) return;
+    const key = range.start.line * 65536 + range.start.character;
+    if (seen.has(key)) return;
+    seen.add(key);
     const o: ChainOccurrence = { symbol: s, range, role, rule, kind };
     s.occurrences.push(o);
     const l = occurrencesByLine.get(range.start.line);
@@ -102,16 +106,21 @@ export function analyzeDocument(uri: string, text: string, version = 0, opts: Pa
   }
   for (const t of ruleset.tables) {
     for (const c of t.chains) {
+      let owner: ChainSymbol | undefined;
       for (const r of c.rules) {
         const ref: RuleRef = { table: t, chain: c, rule: r };
         if (!rulesByLine.has(r.range.start.line)) rulesByLine.set(r.range.start.line, ref);
         if (ruleset.kind !== 'nft') {
           const line = r.range.start.line;
-          const m = OWNER_FLAG.exec(lines[line] ?? '');
-          if (m && m[1] === c.name) {
-            const ch = m.index + m[0].length - m[1].length;
-            add(symbolOf(t, c.name), { start: { line, character: ch }, end: { line, character: ch + c.name.length } }, 'owner', ref);
+          const text = lines[line] ?? '';
+          let ch = -1;
+          // Fast path for the usual `-A NAME ...` at the start of the line.
+          if (text.startsWith('-A ') && text.startsWith(c.name, 3) && (text.length === 3 + c.name.length || text[3 + c.name.length] === ' ')) ch = 3;
+          else {
+            const m = OWNER_FLAG.exec(text);
+            if (m && m[1] === c.name) ch = m.index + m[0].length - m[1].length;
           }
+          if (ch >= 0) add(owner ??= symbolOf(t, c.name), { start: { line, character: ch }, end: { line, character: ch + c.name.length } }, 'owner', ref);
         }
         for (const a of r.actions) addActionRefs(t, a, ref);
       }
@@ -126,13 +135,9 @@ export function analyzeDocument(uri: string, text: string, version = 0, opts: Pa
     }
   }
 
-  let marks: MarkIndex | undefined;
-  const doc: DocumentAnalysis = {
-    uri, text, version, ruleset, diagnostics, lines, chains, occurrencesByLine, rulesByLine,
-    get marks() {
-      return (marks ??= buildMarkIndex(doc));
-    },
-  };
+  // Built now rather than on the first hover, so no hover pays for the whole file.
+  const doc = { uri, text, version, ruleset, diagnostics, lines, chains, occurrencesByLine, rulesByLine } as Omit<DocumentAnalysis, 'marks'> & { marks: MarkIndex };
+  doc.marks = buildMarkIndex(doc);
   return doc;
 }
 

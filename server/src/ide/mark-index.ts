@@ -136,6 +136,8 @@ export function bitRoles(op: MarkOp): { role: BitRole; bits: number }[] {
   }
 }
 
+const MARK_TARGET = /^(CONN)?MARK$/i;
+
 export function buildMarkIndex(doc: DocumentAnalysis): MarkIndex {
   const ops: MarkOp[] = [];
   const byLine = new Map<number, MarkOp[]>();
@@ -146,6 +148,8 @@ export function buildMarkIndex(doc: DocumentAnalysis): MarkIndex {
   for (const t of doc.ruleset.tables) {
     for (const c of t.chains) {
       for (const r of c.rules) {
+        // Cheap test first: almost no rule of a big dump touches a mark.
+        if (!r.matches.some((m) => m.module === 'mark' || m.module === 'connmark') && !r.actions.some((a) => MARK_TARGET.test(a.name))) continue;
         const ref: RuleRef = { table: t, chain: c, rule: r };
         const found = [...r.matches.flatMap((m) => matchMarkOps(m, ref)), ...r.actions.flatMap((a) => actionMarkOps(a, ref))];
         if (!found.length) continue;
