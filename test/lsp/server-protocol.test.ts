@@ -2,10 +2,15 @@
 // examples made from the seeds (ztunnel ambient iptables-save, Istio sidecar `iptables -S`).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { checkText } from '../../server/src/check';
 import { applyEdits, ensureBuilt, fileUri, find, LspClient, type Range } from './lsp-client';
 
 const ZT = 'examples/ztunnel-ambient.rules';
 const ISTIO = 'examples/istio-sidecar.iptables';
+
+function brief(d: { code: string; range: Range; severity: number }): string {
+  return `${d.code}@${at(d.range)}/${d.severity}`;
+}
 
 function at(r: Range): string {
   return `${r.start.line}:${r.start.character}-${r.end.line}:${r.end.character}`;
@@ -36,7 +41,10 @@ describe('language server over stdio', () => {
     it('publishes an empty list for the clean seed, then the undefined chain as the user types', async () => {
       const first = c.published.find((p) => p.uri === zt.uri);
       assert.ok(first, 'diagnostics published on open');
-      assert.deepEqual(first.diagnostics, []);
+      // Exactly the core's diagnostics (the seed has warnings, no errors), with code, range and severity.
+      const core = checkText(zt.text).diagnostics;
+      assert.deepEqual(first.diagnostics.map(brief), core.map((d) => `${d.code}@${at(d.range)}/${{ error: 1, warning: 2, information: 3, hint: 4 }[d.severity]}`));
+      assert.ok(!first.diagnostics.some((d) => d.severity === 1), 'no errors in the seed');
       const uri = 'untitled:typed.rules';
       await c.open(uri, '*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n', 'iptables', 1);
       await c.waitDiagnostics(uri);
@@ -98,7 +106,10 @@ describe('language server over stdio', () => {
       const uri = 'untitled:renamed.rules';
       const diags = c.waitDiagnostics(uri);
       await c.open(uri, renamed);
-      assert.deepEqual((await diags).diagnostics, []);
+      // Same problems on the same lines (columns move where the shorter name was written).
+      const codeLine = (d: { code: string; range: Range }) => `${d.code}@${d.range.start.line}`;
+      const before = c.published.find((p) => p.uri === zt.uri)!.diagnostics.map(codeLine);
+      assert.deepEqual((await diags).diagnostics.map(codeLine), before, 'the rename introduces no problem');
       const h = await c.request('textDocument/hover', { textDocument: { uri }, position: find(renamed.split('\n'), '-j zt-FWD', 4) });
       assert.match(h.contents.value, /\*\*chain zt-FWD\*\* — table mangle, user-defined chain/);
       assert.match(h.contents.value, /\n2 rules\./);
