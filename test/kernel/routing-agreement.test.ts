@@ -2,7 +2,8 @@
 // `ip rule` sets, routes in several tables) are loaded into scratch namespaces; the kernel's own
 // `ip rule show`, `ip route show table all` and `ip addr` are parsed back with our parsers (round
 // trip) and become the decision's input; then `ip route get DST [from SRC] [iif DEV] [oif DEV] mark V
-// [uid N] [ipproto P dport N]` is compared with routeDecision for every query.
+// [uid N] [ipproto P dport N]` is compared with routeDecision for every query. Without `ipproto`,
+// `ip route get` asks about a UDP packet (inet_rtm_getroute's default), so the query says udp too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Netns, kernelAvailable } from '../support/netns';
@@ -99,6 +100,7 @@ test('routing decision agrees with `ip route get` on random policy-routing scena
   const disagreements: string[] = [];
   const roundTrip: string[] = [];
   const byOutcome = new Map<string, number>();
+  const features = new Map<string, number>();
   for (let seed = 1; seed <= SCENARIOS; seed++) {
     const s = makeScenario(seed, QUERIES);
     const ns = new Netns('nflg');
@@ -129,8 +131,14 @@ test('routing decision agrees with `ip route get` on random policy-routing scena
       s.queries.forEach((q: Query, i) => {
         const kText = section(out, `Q ${i}`, `Q ${i + 1}`);
         const k = parseRouteGet(kText);
-        const d = routeDecision(cfg, { dst: q.dst, src: q.src, iif: q.iif, oif: q.oif, mark: q.mark, uid: q.iif ? undefined : q.uid ?? 0, ipproto: q.ipproto, sport: q.sport, dport: q.dport });
+        const d = routeDecision(cfg, { dst: q.dst, src: q.src, iif: q.iif, oif: q.oif, mark: q.mark, tos: q.tos, uid: q.iif ? undefined : q.uid ?? 0, ipproto: q.ipproto ?? 'udp', sport: q.sport, dport: q.dport });
         total++;
+        const feats = new Set<string>([d.path]);
+        for (const st of d.steps) if (st.outcome !== 'no-match' && st.outcome !== 'hit' && st.outcome !== 'miss') feats.add(st.outcome);
+        if (d.nexthops.length > 1) feats.add('multipath');
+        if (d.onlinkAssumed) feats.add('oif-onlink');
+        if (d.steps.some((st) => st.rule.not && st.outcome !== 'no-match')) feats.add('not-matched');
+        for (const f of feats) features.set(f, (features.get(f) ?? 0) + 1);
         const key = k.error ?? (k.type ?? 'unicast');
         byOutcome.set(key, (byOutcome.get(key) ?? 0) + 1);
         const why = compare(k, d, q);
@@ -145,15 +153,12 @@ test('routing decision agrees with `ip route get` on random policy-routing scena
           ].join('\n'));
         }
       });
-      if (disagreements.length && seed === disagreements.length) {
-        // keep the first failing scenario's state in the log
-      }
     } finally {
       ns.delete();
     }
   }
   const secs = ((Date.now() - t0) / 1000).toFixed(1);
-  console.log(`routing agreement: ${agree}/${total} (${((100 * agree) / total).toFixed(2)}%) in ${secs}s over ${SCENARIOS} scenarios; kernel outcomes ${JSON.stringify(Object.fromEntries(byOutcome))}`);
+  console.log(`routing agreement: ${agree}/${total} (${((100 * agree) / total).toFixed(2)}%) in ${secs}s over ${SCENARIOS} scenarios; kernel outcomes ${JSON.stringify(Object.fromEntries(byOutcome))}; cases through ${JSON.stringify(Object.fromEntries(features))}`);
   if (roundTrip.length) console.log('round trip problems:\n' + roundTrip.slice(0, 20).join('\n'));
   if (disagreements.length) console.log(`disagreements (${disagreements.length}):\n` + disagreements.slice(0, 40).join('\n'));
   assert.ok(total >= 1000, `only ${total} cases`);

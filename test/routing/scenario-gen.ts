@@ -35,6 +35,7 @@ export interface Query {
   oif?: string;
   mark: number;
   uid?: number;
+  tos?: number;
   ipproto?: 'tcp' | 'udp';
   sport?: number;
   dport?: number;
@@ -59,6 +60,7 @@ export function queryArgs(q: Query): string[] {
   if (q.iif) a.push('iif', q.iif);
   if (q.oif) a.push('oif', q.oif);
   a.push('mark', '0x' + q.mark.toString(16));
+  if (q.tos) a.push('tos', '0x' + q.tos.toString(16));
   if (q.uid !== undefined && !q.iif) a.push('uid', String(q.uid));
   if (q.ipproto) {
     a.push('ipproto', q.ipproto);
@@ -140,6 +142,7 @@ export function makeScenario(seed: number, nQueries: number): Scenario {
       a.push('ipproto', R.pick(['tcp', 'udp']));
       if (R.chance(0.6)) a.push('dport', R.pick(['80', '53', '1000-2000']));
     }
+    if (R.chance(0.06)) a.push('tos', R.pick(['0x10', '0x08', '0x04']));
     if (R.chance(0.1)) a.push('uidrange', R.pick(['5-10', '0-0', '1000-2000']));
     const act = R.next();
     if (act < 0.68) {
@@ -160,6 +163,7 @@ export function makeScenario(seed: number, nQueries: number): Scenario {
     if (x < 0.45) { const i = R.int(1, nIf); return `10.${i}.${R.pick([0, 0, 1, 7])}.${R.int(2, 250)}`; }
     if (x < 0.6) return R.pick(allAddrs);
     if (x < 0.7) return R.pick(gws);
+    if (x < 0.73) return R.pick(ifaces.flatMap((f) => f.addrs.filter((a) => a.endsWith('/24')).map((a) => a.replace(/\.\d+\/24$/, '.255'))).concat(['10.1.0.255']));
     if (x < 0.75) return `127.0.0.${R.int(1, 9)}`;
     return `${R.int(1, 223)}.${R.int(0, 255)}.${R.int(0, 255)}.${R.int(1, 254)}`;
   };
@@ -177,6 +181,7 @@ export function makeScenario(seed: number, nQueries: number): Scenario {
       if (R.chance(0.1)) q.oif = R.pick(ifaces).name;
       q.uid = R.chance(0.25) ? R.pick([0, 7, 1500, 3000]) : 0;
     }
+    if (R.chance(0.1)) q.tos = R.pick([0x10, 0x08, 0x04, 0x14, 0x18, 0x1c]);
     if (R.chance(0.2)) {
       q.ipproto = R.pick(['tcp', 'udp']);
       q.dport = R.pick([80, 53, 1500, 443]);

@@ -363,7 +363,7 @@ function decide(p: Prepared, q: RouteQuery, path: 'input' | 'output', steps: Rul
       const v = validateSource(p, f, h.dev);
       if (typeof v === 'object') return unknown(v.unknown);
       if (v === 'martian') martians++;
-      choices.push({ gateway: h.gateway ? formatInetAddr(h.gateway) : undefined, dev: h.dev, weight: h.weight });
+      choices.push({ gateway: gatewayOf(p, h), dev: h.dev, weight: h.weight });
     }
     if (martians === l.hops.length) return err('martian-source', base);
     if (martians) return unknown('multipath: the source check passes on some next hops and fails on others');
@@ -401,7 +401,7 @@ function decide(p: Prepared, q: RouteQuery, path: 'input' | 'output', steps: Rul
   if (r.type !== 'unicast' && r.type !== 'broadcast') return unknown(`route type ${r.type} is not modelled for output`);
   const hops = l.hops;
   const choices = hops.map((h): NexthopChoice => ({
-    gateway: h.gateway ? formatInetAddr(h.gateway) : undefined,
+    gateway: gatewayOf(p, h),
     dev: h.dev,
     src: q.src ?? fmt(r.src ?? (family === 'ip' ? selectAddr(p, h.dev, h.gateway, r.scope, family) : undefined)),
     weight: h.weight,
@@ -409,6 +409,14 @@ function decide(p: Prepared, q: RouteQuery, path: 'input' | 'output', steps: Rul
   const d: RouteDecision = { outcome: 'route', path, type: r.type, ...base, nexthops: choices, steps, summary: '' };
   if (family === 'ip6' && !q.src && !r.src) d.reason = 'IPv6 source address selection is not modelled';
   return done(p, d);
+}
+
+/** The gateway packets are handed to. A gateway that is one of the host's own addresses resolves
+ *  with host scope, and the kernel then sends straight to the destination on the device. */
+function gatewayOf(p: Prepared, h: Nexthop): string | undefined {
+  if (!h.gateway) return undefined;
+  if (!h.onlink && isLocalAddr(p, h.gateway)) return undefined;
+  return formatInetAddr(h.gateway);
 }
 
 function fmt(a: InetAddr | undefined): string | undefined {
