@@ -148,6 +148,7 @@ function formatV4(n: bigint): string {
 function ctStateOf(p: WalkPacket): string {
   if (p.ct === 'untracked') return 'UNTRACKED';
   if (p.ct === 'none') return 'INVALID';
+  if (p.ct === 'template') return 'NEW';
   return p.ctState.toUpperCase();
 }
 
@@ -216,6 +217,8 @@ function evalOption(m: Match, o: Option, p: WalkPacket): { v: Tri; negationDone?
       const mm = v0 ? asMark(v0) : undefined;
       if (!mm) return { v: U(`cannot read mark "${v0 ? valueText(v0) : ''}"`) };
       // No conntrack entry (raw table, untracked, invalid): the match fails, even negated.
+      // A raw-table CT template has ct mark 0.
+      if (p.ct === 'template') return { v: markMatches(0, mm.value, mm.mask) };
       if (p.ct !== 'tracked') return { v: false, negationDone: true };
       return { v: markMatches(p.ctmark, mm.value, mm.mask) };
     }
@@ -233,15 +236,18 @@ function evalOption(m: Match, o: Option, p: WalkPacket): { v: Tri; negationDone?
         return { v: false };
       }
       if (name === 'ctdir') {
+        if (p.ct === 'template') return { v: v0 ? valueText(v0).toLowerCase() === 'original' : U('--ctdir needs a value') };
         if (p.ct !== 'tracked') return { v: false, negationDone: true };
         return { v: v0 ? valueText(v0).toLowerCase() === p.ctDir : U('--ctdir needs a value') };
       }
       if (name === 'ctproto') {
+        if (p.ct === 'template') return { v: U('the tuple of a raw-table CT template is not modelled') };
         if (p.ct !== 'tracked') return { v: false, negationDone: true };
         const w = v0 ? protoNumber(valueText(v0)) : undefined;
         return { v: w === undefined ? U('cannot read --ctproto') : w === protoNumber(p.proto) };
       }
       if (['ctorigsrc', 'ctorigdst', 'ctorigsrcport', 'ctorigdstport'].includes(name)) {
+        if (p.ct === 'template') return { v: U('the tuple of a raw-table CT template is not modelled') };
         if (p.ct !== 'tracked') return { v: false, negationDone: true };
         if (p.ctDir !== 'original') return { v: U('the original tuple of a reply is not in the packet line') };
         const o2 = { ...o, values: o.values };

@@ -2,14 +2,14 @@
 //
 //   [ip|ip6] [PROTO] SRC[:PORT] -> DST[:PORT] [iif NAME] [oif NAME] [mark V] [ctmark V]
 //   [ct new|established|related|invalid|untracked] [reply] [zone N] [uid N] [gid N]
-//   [flags SYN,ACK] [type T[/C]] [len N] [local] [host ADDR[/LEN][,ADDR...]] [set NAME=ADDR[,ADDR...]]
+//   [flags SYN,ACK] [type T[/C]] [len N] [local] [host ADDR[/LEN][@IFACE][,...]] [set NAME=ADDR[,ADDR...]]
 //
 // Defaults (stated, see DEFAULTS_TEXT): tcp; ports 40000 -> 80 for tcp/udp/sctp/udplite; ct new,
 // original direction, zone 0; mark 0, ct mark 0; TCP flags SYN for a new connection, ACK otherwise;
 // ICMP echo-request; iif eth0 for packets that arrive (none for `local` ones); oif decided by the
 // routing step (lo for a local destination, else eth0) unless given; no socket owner known; the host
 // owns no address but loopback unless `host` lists some; a set's contents are unknown unless given.
-import { formatAddr, parseAddr, parseCidr, type Cidr } from './addr';
+import { formatAddr, parseAddr, parseCidr } from './addr';
 import { parseIcmpType, protoNumber } from './option-values';
 import { hex, parseU32 } from '../knowledge/marks';
 
@@ -40,7 +40,8 @@ export interface Packet {
   gid?: number;
   /** Sent by a process on this host: the OUTPUT path. */
   local: boolean;
-  /** The host's own addresses (with a prefix when given, for broadcast). */
+  /** The host's own addresses: `ADDR[/LEN][@IFACE]` (the prefix gives the broadcast address, the
+   *  interface the address REDIRECT and MASQUERADE pick). */
   host: string[];
   /** Known contents of named sets (ipset / nft @set). A set not listed has unknown contents. */
   sets: Record<string, string[]>;
@@ -56,7 +57,7 @@ export const DEFAULTS_TEXT = [
   'iif eth0 for arriving packets; none for `local` ones',
   'oif: lo when the destination is local, else eth0 (no routing tables are read)',
   'socket uid/gid unknown (owner matches are unknown) unless given',
-  'host addresses: loopback only, unless `host` lists them (routing: a destination owned by the host goes to INPUT, others are FORWARDed)',
+  'host addresses: loopback only, unless `host` lists them (routing: a destination owned by the host goes to INPUT, others are FORWARDed); REDIRECT/MASQUERADE use the address on iif/oif (`host ADDR@IFACE`), else the first one',
   'set contents unknown unless `set NAME=...` lists them',
 ];
 
@@ -137,7 +138,7 @@ export function parsePacket(line: string): PacketParse {
     else if (low === 'local') p.local = true;
     else if (low === 'host') {
       for (const a of (next() ?? '').split(',').filter(Boolean)) {
-        if (parseCidr(a)) p.host!.push(a);
+        if (parseCidr(a.split('@')[0])) p.host!.push(a);
         else errors.push(`host needs addresses, not "${a}"`);
       }
     } else if (low === 'set') {
@@ -194,10 +195,6 @@ export function parsePacket(line: string): PacketParse {
   if (p.gid !== undefined) packet.gid = p.gid;
   if (p.length !== undefined) packet.length = p.length;
   return { packet, errors: [] };
-}
-
-export function hostCidrs(p: Packet): Cidr[] {
-  return p.host.map((h) => parseCidr(h.includes('/') ? h : h)!).filter(Boolean);
 }
 
 const hp = (a: string, port?: number) => (port === undefined ? a : a.includes(':') ? `[${a}]:${port}` : `${a}:${port}`);

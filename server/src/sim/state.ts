@@ -27,15 +27,14 @@ export interface WalkPacket {
   gid?: number;
   local: boolean;
   sets: Record<string, string[]>;
-  hostAddrs: { addr: Addr; prefix?: number }[];
+  hostAddrs: { addr: Addr; prefix?: number; iface?: string }[];
   /** Where the walk is. */
   hook: Hook;
-  /** Conntrack entry: none before the conntrack hook (-200) or for invalid packets. */
-  ct: 'none' | 'tracked' | 'untracked';
-  /** Raw-table requests applied at the conntrack hook. */
-  notrackRequested: boolean;
-  /** A CT/NOTRACK target already attached its template (later ones do nothing). */
-  ctTemplate?: boolean;
+  /** What the packet carries: nothing before the conntrack hook (-200) or when invalid; a template
+   *  after a raw-table CT (state NEW, ct mark 0 to matches); untracked after NOTRACK; the entry after. */
+  ct: 'none' | 'template' | 'tracked' | 'untracked';
+  /** The conntrack hook has run. */
+  ctLooked?: boolean;
   zoneRequested?: number;
   /** NAT of this connection already decided (nat chains are consulted once per manip type). */
   natDoneDst: boolean;
@@ -49,10 +48,13 @@ export interface WalkPacket {
 }
 
 export function initialState(p: Packet): WalkPacket {
-  const hostAddrs = p.host.map((h) => {
+  const hostAddrs = p.host.map((item) => {
+    const [h, iface] = item.split('@');
     const slash = h.indexOf('/');
     const addr = parseAddr(slash < 0 ? h : h.slice(0, slash))!;
-    return slash < 0 ? { addr } : { addr, prefix: parseCidr(h)!.prefix };
+    const out: { addr: Addr; prefix?: number; iface?: string } = slash < 0 ? { addr } : { addr, prefix: parseCidr(h)!.prefix };
+    if (iface) out.iface = iface;
+    return out;
   });
   const fresh = p.ctState === 'new';
   return {
@@ -80,7 +82,6 @@ export function initialState(p: Packet): WalkPacket {
     hostAddrs,
     hook: p.local ? 'output' : 'prerouting',
     ct: 'none',
-    notrackRequested: false,
     natDoneDst: !fresh,
     natDoneSrc: !fresh,
     natDstChanged: false,

@@ -73,8 +73,10 @@ function parseNatTo(text: string): { addr?: string; addrLast?: string; port?: nu
   return out;
 }
 
-function firstHostAddr(s: WalkPacket): string | undefined {
-  const h = s.hostAddrs.find((x) => x.addr.family === s.family);
+/** The host address on `iface` (as `host ADDR@IFACE` says), else the first one of the family. */
+function hostAddrOn(s: WalkPacket, iface: string | undefined): string | undefined {
+  const h = s.hostAddrs.find((x) => x.addr.family === s.family && iface !== undefined && x.iface === iface)
+    ?? s.hostAddrs.find((x) => x.addr.family === s.family);
   return h ? formatAddr(h.addr) : undefined;
 }
 
@@ -113,11 +115,12 @@ export function applyTarget(a: Action, s: WalkPacket): TargetResult {
     }
     case 'NOTRACK':
     case 'CT': {
-      if (s.ct !== 'none') return { effect: 'continue', note: 'the packet already has a conntrack entry: CT does nothing' };
-      // The first CT/NOTRACK attaches a template; later ones see it and do nothing (xt_CT).
-      if (s.ctTemplate) return { effect: 'continue', note: 'an earlier CT already set this packet\'s template: no effect' };
-      s.ctTemplate = true;
-      if (name === 'NOTRACK' || opt(a, 'notrack')) { s.notrackRequested = true; return { effect: 'continue', note: 'the packet will not be tracked' }; }
+      if (s.ct === 'tracked') return { effect: 'continue', note: 'the packet already has a conntrack entry: CT does nothing' };
+      // The first CT/NOTRACK attaches a template (or marks the packet untracked); later ones see it
+      // and do nothing (xt_CT).
+      if (s.ct !== 'none') return { effect: 'continue', note: 'an earlier CT already set this packet\'s conntrack: no effect' };
+      if (name === 'NOTRACK' || opt(a, 'notrack')) { s.ct = 'untracked'; return { effect: 'continue', note: 'the packet will not be tracked' }; }
+      s.ct = 'template';
       const z = opt(a, 'zone', 'zone-orig', 'zone-reply');
       if (z) {
         const zn = val(z);
@@ -143,7 +146,7 @@ export function applyTarget(a: Action, s: WalkPacket): TargetResult {
         const pr = opt(a, 'to-ports', 'to-port');
         const ports = pr?.values[0] ? asPorts(pr.values[0]) : undefined;
         if (pr && !ports) return { effect: 'unknown', reason: 'cannot read --to-ports' };
-        const local = s.hook === 'output' ? (s.family === 'ip' ? '127.0.0.1' : '::1') : firstHostAddr(s);
+        const local = s.hook === 'output' ? (s.family === 'ip' ? '127.0.0.1' : '::1') : hostAddrOn(s, s.iif);
         to = { addr: local, port: ports?.[0].from, portLast: ports && ports[0].to !== ports[0].from ? ports[0].to : undefined };
         s.redirected = true;
       }
@@ -165,7 +168,7 @@ export function applyTarget(a: Action, s: WalkPacket): TargetResult {
       } else {
         const pr = opt(a, 'to-ports');
         const ports = pr?.values[0] ? asPorts(pr.values[0]) : undefined;
-        to = { addr: firstHostAddr(s), port: ports?.[0].from };
+        to = { addr: hostAddrOn(s, s.oif), port: ports?.[0].from };
       }
       const before = `${s.src}${s.sport !== undefined ? ':' + s.sport : ''}`;
       if (to.addr) s.src = to.addr;

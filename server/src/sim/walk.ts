@@ -7,7 +7,7 @@
 // assumed; `walkBranches` explores both branches of every unknown step (bounded).
 import type { Action, Chain, Hook, Range, Rule, Ruleset, Table } from '../model/ruleset';
 import { hex } from '../knowledge/marks';
-import { parseAddr } from './addr';
+import { formatAddr, inCidr, parseAddr, parseCidr } from './addr';
 import { evalRule, isLocalAddr } from './match';
 import type { Packet } from './packet';
 import { initialState, toPacket, type WalkPacket } from './state';
@@ -136,8 +136,9 @@ class Walker {
   /** Conntrack at priority -200: the entry becomes known (or the packet stays untracked). */
   conntrack() {
     const s = this.s;
-    if (s.ct !== 'none') return;
-    if (s.notrackRequested || s.ctState === 'untracked') {
+    if (s.ctLooked) return;
+    s.ctLooked = true;
+    if (s.ct === 'untracked' || s.ctState === 'untracked') {
       s.ct = 'untracked';
       s.ctmark = 0;
       s.natDoneDst = s.natDoneSrc = true;
@@ -352,10 +353,24 @@ class Walker {
     return local ? 'input' : 'forward';
   }
 
-  outputOif(): void {
+  /** The interface of a connected subnet (`host ADDR/LEN@IFACE`) holding `addr`. */
+  connected(addr: string): string | undefined {
+    const a = parseAddr(addr);
+    if (!a) return undefined;
+    let best: { iface: string; prefix: number } | undefined;
+    for (const h of this.s.hostAddrs) {
+      if (!h.iface || h.prefix === undefined) continue;
+      const net = parseCidr(`${formatAddr(h.addr)}/${h.prefix}`);
+      if (net && inCidr(a, net) && (!best || h.prefix > best.prefix)) best = { iface: h.iface, prefix: h.prefix };
+    }
+    return best?.iface;
+  }
+
+  /** Picks oif when the packet line does not fix it: lo for local, a connected subnet's interface, else eth0. */
+  pickOif(): void {
     const s = this.s;
     if (s.oif === undefined || s.oifDefaulted) {
-      s.oif = this.isLocal(s.dst) ? 'lo' : 'eth0';
+      s.oif = this.isLocal(s.dst) ? 'lo' : this.connected(s.dst) ?? 'eth0';
       s.oifDefaulted = true;
     }
   }
@@ -451,14 +466,14 @@ export function walk(rs: Ruleset, packet: Packet, opts: WalkOptions = {}): WalkR
   if (local) {
     s.local = true;
     s.iif = undefined;
-    w.outputOif();
+    w.pickOif();
     if (startHook !== 'postrouting') {
       w.event('', '', `routing: sent by this host to ${s.dst}: oif ${s.oif}`);
       const before = { mark: s.mark, dst: s.dst };
       const r = run('output');
       if (r) return done(r.verdict, r.at);
       if (s.mark !== before.mark || s.dst !== before.dst) {
-        if (s.dst !== before.dst && s.oifDefaulted) s.oif = w.isLocal(s.dst) ? 'lo' : 'eth0';
+        if (s.dst !== before.dst) w.pickOif();
         w.event('', '', `re-route after OUTPUT (${s.mark !== before.mark ? 'mark' : 'destination'} changed): oif ${s.oif}${s.oifDefaulted ? '' : ' (as given)'}`);
       }
     }
@@ -489,7 +504,7 @@ export function walk(rs: Ruleset, packet: Packet, opts: WalkOptions = {}): WalkR
     const r = run('input');
     return r ? done(r.verdict, r.at) : done('ACCEPT');
   }
-  if (s.oif === undefined) { s.oif = 'eth0'; s.oifDefaulted = true; }
+  w.pickOif();
   if (startHook !== 'postrouting') {
     const r = run('forward');
     if (r) return done(r.verdict, r.at);

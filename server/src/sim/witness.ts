@@ -5,7 +5,7 @@ import type { Option, Ruleset } from '../model/ruleset';
 import { formatAddr, inCidr, parseAddr, parseCidr, type Cidr } from './addr';
 import { evalRule } from './match';
 import {
-  asCidr, asInterface, asList, asMark, asNumberRange, asPorts, isBuiltinOption, optionName, parseIcmpType, portIn, valueText,
+  asCidr, asInterface, asList, interfaceMatches, asMark, asNumberRange, asPorts, isBuiltinOption, optionName, parseIcmpType, portIn, valueText,
   type PortRange,
 } from './option-values';
 import { formatPacket, type CtState, type Packet } from './packet';
@@ -45,7 +45,7 @@ function portOutside(r: PortRange[]): number | undefined {
 }
 
 function otherName(pat: { name: string; wildcard: boolean }): string {
-  return pat.name === 'eth9' ? 'eth8' : 'eth9';
+  return ['eth9', 'ens9', 'veth9', 'wlan9'].find((c) => !interfaceMatches(c, pat))!;
 }
 
 export function witnessFor(rs: Ruleset, start: StartPoint, base?: Partial<Packet>): Witness {
