@@ -4,6 +4,7 @@
 // its range and is left out; every other line is kept. Never throws.
 import type { Diagnostic, Range } from '../model/ruleset';
 import {
+  defaultIpRules,
   defaultRtTables,
   parseInetAddr,
   parseInetPrefix,
@@ -151,12 +152,18 @@ export function parseIpRules(text: string, opts: IprouteParseOptions = {}): Pars
   const { lines, diagnostics } = readWordLines(text, opts.lineOffset ?? 0);
   const tables = opts.tables ?? defaultRtTables();
   const rules: IpRule[] = [];
+  const commandFamilies = new Set<InetFamily>(), listedFamilies = new Set<InetFamily>();
   for (const l of joinContinuations(lines)) {
     if (l.comment || !l.words.length) continue;
     const before = diagnostics.length;
     const r = parseRuleLine(l, tables, opts.family ?? 'ip', rules, diagnostics);
-    if (r && !diagnostics.slice(before).some((d) => d.severity === 'error')) rules.push(r);
+    if (r && !diagnostics.slice(before).some((d) => d.severity === 'error')) {
+      rules.push(r);
+      (r.priorityRange && /^\d+:$/.test(r.text.split(/\s/)[0]) ? listedFamilies : commandFamilies).add(r.family);
+    }
   }
+  // `ip rule add` lines add to the rules a kernel starts with; a listing already shows them.
+  rules.unshift(...[...commandFamilies].filter((f) => !listedFamilies.has(f)).flatMap((f) => defaultIpRules(f)));
   // The kernel keeps rules sorted by priority; equal priorities stay in the order they came.
   const sorted = rules.map((r, i) => [r, i] as const).sort((a, b) => a[0].priority - b[0].priority || a[1] - b[1]).map((x) => x[0]);
   return { value: sorted, diagnostics };
@@ -186,7 +193,7 @@ function parseRuleLine(l: WordLine, tables: RtTables, defFamily: InetFamily, ear
       case 'not': rule.not = true; break;
       case 'from': fromText = c.arg(w); break;
       case 'to': toText = c.arg(w); break;
-      case 'priority': case 'pref': case 'preference': case 'order': {
+      case 'priority': case 'prio': case 'pref': case 'preference': case 'order': {
         const a = c.arg(w);
         const n = a && parseU32(a.value);
         if (a && n === undefined) diag(diags, a.range, 'bad-number', `bad priority "${a.value}"`);
@@ -309,9 +316,8 @@ function parseRuleLine(l: WordLine, tables: RtTables, defFamily: InetFamily, ear
   rule.family = family ?? defFamily;
   if (rule.priority < 0) {
     // `ip rule add` without a priority: the kernel takes the second rule's priority minus one.
-    const sorted = [...earlier].filter((r) => r.family === rule.family).sort((a, b) => a.priority - b.priority);
-    const base = sorted.length ? sorted : [{ priority: 0 }, { priority: 32766 }];
-    rule.priority = base.length > 1 && base[1].priority > 0 ? base[1].priority - 1 : 0;
+    const base = [...defaultIpRules(rule.family), ...earlier.filter((r) => r.family === rule.family)].sort((a, b) => a.priority - b.priority);
+    rule.priority = base[1].priority > 0 ? base[1].priority - 1 : 0;
   }
   if (rule.action === 'goto' && rule.gotoTarget !== undefined && rule.gotoTarget <= rule.priority) {
     diag(diags, rule.tableRange ?? l.range, 'goto-backwards', `goto ${rule.gotoTarget} must point past the rule's own priority ${rule.priority} (the kernel refuses it)`);
