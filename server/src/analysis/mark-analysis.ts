@@ -185,6 +185,14 @@ function setBits(ops: MarkOp[], d: MarkDomain): number {
   return u32(x);
 }
 
+/** Bits a test needs to be 1 (tests for 0 hold on a fresh mark, whoever sets nothing). */
+function neededBits(ops: MarkOp[], d: MarkDomain): number {
+  let x = 0;
+  for (const o of ops) if (o.kind === 'test' && o.domain === d) x |= o.value & o.mask;
+  return u32(x);
+}
+
+/** Bits any test looks at. */
 function testBits(ops: MarkOp[], d: MarkDomain): number {
   let x = 0;
   for (const o of ops) if (o.kind === 'test' && o.domain === d) x |= o.mask;
@@ -230,9 +238,10 @@ export function analyzeMarks(rs: Ruleset): Diagnostic[] {
     for (const o of ops) {
       if (o === op || o.domain !== op.domain || (o.rule.chain === op.rule.chain && o.rule.index === op.rule.index && o.rule.table === op.rule.table)) continue;
       let bits = 0;
-      if (o.kind === 'test') bits = o.mask;
+      // Whole-mark values (tests and writes with mask 0xffffffff) are a value scheme, not bit ownership.
+      if (o.kind === 'test') bits = o.mask === FULL ? 0 : o.mask;
       else if (o.kind === 'xmark') bits = o.mask === FULL ? 0 : o.value | o.mask;
-      else bits = o.nfmask & o.ctmask;
+      else bits = u32(o.nfmask & o.ctmask) === FULL ? 0 : o.nfmask & o.ctmask;
       bits = u32(bits & ~op.value);
       for (const b of bitsOf(bits)) {
         const s = owners.get(b) ?? new Set<string>();
@@ -243,7 +252,7 @@ export function analyzeMarks(rs: Ruleset): Diagnostic[] {
     if (!owners.size) continue;
     const bits = [...owners.keys()].sort((a, b) => a - b);
     const all = u32(bits.reduce((x, b) => x | (1 << b), 0));
-    const usedBits = (o: MarkOp): number => (o.kind === 'test' ? o.mask : o.kind === 'xmark' ? (o.mask === FULL ? 0 : o.value | o.mask) : 0);
+    const usedBits = (o: MarkOp): number => (o.kind === 'test' ? (o.mask === FULL ? 0 : o.mask) : o.kind === 'xmark' ? (o.mask === FULL ? 0 : o.value | o.mask) : 0);
     const related = ops.filter((o) => o !== op && o.domain === op.domain && u32(usedBits(o) & all))
       .slice(0, 8).map((o) => ({ range: o.range, message: `${o.kind === 'test' ? 'tests' : 'writes'} ${domainName(o.domain)} bits ${hex(u32(usedBits(o) & all))}` }));
     out.push({
@@ -257,15 +266,16 @@ export function analyzeMarks(rs: Ruleset): Diagnostic[] {
     const other: MarkDomain = d === 'mark' ? 'ctmark' : 'mark';
     const written = ops.some((o) => o.kind !== 'test' && o.domain === d);
     const tested = testBits(ops, d);
+    const needed = neededBits(ops, d);
     const set = setBits(ops, d);
     const copiedIn = copyBits(ops, d === 'mark' ? 'restore' : 'save');
     const copies = ops.filter((o) => o.kind === (d === 'mark' ? 'restore' : 'save'));
     const otherSet = setBits(ops, other);
     if (written) {
-      const missing = u32(tested & ~set & ~copiedIn);
+      const missing = u32(needed & ~set & ~copiedIn);
       for (const b of bitsOf(missing)) {
         const bit = u32(1 << b);
-        const tests = ops.filter((o) => o.kind === 'test' && o.domain === d && o.mask & bit);
+        const tests = ops.filter((o) => o.kind === 'test' && o.domain === d && o.value & o.mask & bit);
         if (copies.length && otherSet & bit) {
           for (const c of copies) {
             out.push({

@@ -178,8 +178,11 @@ function checkRule(table: Table, g: ChainGraph, reach: HookReach, chain: Chain, 
     }
     const legacy = d.legacyRefuses === false ? 'both backends load it' : 'iptables-nft loads it; iptables-legacy refuses it';
     const effect = d.isTest ? (negated ? `the negated test always holds there` : `the test never matches there`) : `it does nothing useful there`;
+    // A chain shared between hooks (Docker's DOCKER chain from PREROUTING and OUTPUT) uses the test
+    // where it is known: only a hint. Reached only from hooks where it is unknown: a warning.
+    const partly = hooks.some((x) => d.allowed.includes(x));
     out.push({
-      range, severity: 'warning', code: 'hook-never-matches',
+      range, severity: partly ? 'hint' : 'warning', code: 'hook-never-matches',
       message: `${d.what} in chain ${chain.name}, which is reached from ${bad.map((x) => HOOK_CHAIN[x]).join(', ')} (${pathText(reach, chain, h)}): ${d.why}, so ${effect}. ${legacy}`,
       related: relatedPath(reach, chain, h),
     });
