@@ -128,6 +128,25 @@ export function ipsetContains(set: Ipset, q: IpsetQuery, dirs: SetDir[], sets?: 
     // hash:net*: the most specific matching element decides; a `nomatch` one excludes the packet.
     if (!best || r.netLen > best.netLen) best = { member: m, netLen: r.netLen };
   }
+  if (set.type === 'hash:net,iface') return netIface(set, q, dirs);
   if (best) return best.member.nomatch ? (unknown ? undefined : false) : true;
   return unknown ? undefined : false;
+}
+
+/**
+ * hash:net,iface walks the set's prefix lengths from the most specific and stops at the first one
+ * where some element has the packet's net, whatever its interface (IP_SET_HASH_WITH_MULTI): only
+ * the elements of that net are tried, wider nets never are.
+ */
+function netIface(set: Ipset, q: IpsetQuery, dirs: SetDir[]): boolean | undefined {
+  const a = addrOf(q, dirs[0] ?? 'dst');
+  const dev = (dirs[1] ?? 'dst') === 'src' ? q.iif : q.oif;
+  if (!a) return undefined;
+  let bestLen = -1;
+  const parsed = set.members.map((m) => ({ m, net: parsePart('net', m.parts[0] ?? ''), dev: (m.parts[1] ?? '').replace(/^physdev:/, '') }));
+  for (const x of parsed) if (x.net.kind === 'addr' && !x.net.to && prefixContains(x.net.p, a) && x.net.p.len > bestLen) bestLen = x.net.p.len;
+  if (bestLen < 0) return false;
+  if (dev === undefined) return undefined;
+  const hit = parsed.find((x) => x.net.kind === 'addr' && x.net.p.len === bestLen && prefixContains(x.net.p, a) && x.dev === dev);
+  return hit ? !hit.m.nomatch : false;
 }
