@@ -14,7 +14,10 @@
 //                                  nexthops (several = multipath, "one of"), steps (each ip rule tried), summary }
 //                                query: { dst, src?, iif?, oif?, mark?, tos?, ipproto?, sport?, dport?, uid? };
 //                                with `iif` it is an arriving packet (PREROUTING → input/forward decision),
-//                                without it a locally generated one (OUTPUT; also the re-route after OUTPUT).
+//                                without it a locally generated one (OUTPUT). Absent numbers are 0 (ipproto 0:
+//                                pass the packet's protocol; `ip route get` itself assumes udp). For the re-route
+//                                after OUTPUT (mark, daddr or tos changed) call it again with the packet's
+//                                source, which the first decision chose, as `src`.
 //   ipsetContains(set, packet, dirs, sets?)
 //                                `-m set --match-set NAME src,dst` membership → true | false | undefined (unknown)
 //   isLocalAddress(cfg, addr)    does the host own the address (`addrtype LOCAL`, INPUT vs FORWARD)?
