@@ -36,13 +36,13 @@ export function xmarkSentence(domain: MarkDomain, value: number, mask: number): 
   return domain === 'ctmark' ? s.replace('the whole mark', 'the whole conntrack mark') : s;
 }
 
-function renderXmark(op: Extract<MarkOp, { kind: 'xmark' }>, target: string): string[] {
+function renderXmark(op: Extract<MarkOp, { kind: 'xmark' }>): string[] {
   const v = VAR[op.domain];
   const { value, mask } = op;
   const out: string[] = [];
-  out.push(`**${target} ${op.written}** — ${DOMAIN_NAME[op.domain]}`);
-  const normalized = op.flag.replace(/^-+/, '') === 'set-xmark' ? '' : ` (the same as ${code(`--set-xmark ${hex(value)}/${hex(mask)}`)})`;
-  out.push('```\n' + `${v} = (${v} AND NOT ${hex(mask)}) XOR ${hex(value)}` + '\n```' + normalized);
+  out.push(`**${op.title}** — ${DOMAIN_NAME[op.domain]}`);
+  out.push('```\n' + `${v} = (${v} AND NOT ${hex(mask)}) XOR ${hex(value)}` + '\n```');
+  if (op.flag.replace(/^-+/, '') !== 'set-xmark') out.push(`The same as ${code(`${op.domain === 'mark' ? 'MARK' : 'CONNMARK'} --set-xmark ${hex(value)}/${hex(mask)}`)}.`);
   out.push(`In words: ${xmarkSentence(op.domain, value, mask)}.`);
   out.push(bitTable([
     ['set to 1', u32(value & mask)],
@@ -61,7 +61,7 @@ function renderCopy(op: Extract<MarkOp, { kind: 'save' | 'restore' }>): string[]
   const out: string[] = [];
   const { nfmask, ctmask } = op;
   if (op.kind === 'save') {
-    out.push(`**CONNMARK ${op.written}** — copies the packet mark into the conntrack mark`);
+    out.push(`**${op.title}** — copies the packet mark into the conntrack mark`);
     out.push('```\n' + `ctmark = (ctmark AND NOT ${hex(ctmask)}) XOR (mark AND ${hex(nfmask)})` + '\n```');
     out.push(`In words: ${copySentence('packet mark', 'conntrack mark', nfmask, ctmask, true)}.`);
     out.push(bitTable([
@@ -75,7 +75,7 @@ function renderCopy(op: Extract<MarkOp, { kind: 'save' | 'restore' }>): string[]
     for (const [m, c] of [[0, 0], [u32(nfmask | ex), 0], [0, u32(ctmask | ex)]]) rows.push(`| ${hex(m)} | ${hex(c)} | ${hex(saveMark(c, m, nfmask, ctmask))} |`);
     out.push(rows.join('\n'));
   } else {
-    out.push(`**CONNMARK ${op.written}** — copies the conntrack mark into the packet mark`);
+    out.push(`**${op.title}** — copies the conntrack mark into the packet mark`);
     out.push('```\n' + `mark = (mark AND NOT ${hex(nfmask)}) XOR (ctmark AND ${hex(ctmask)})` + '\n```');
     out.push(`In words: ${copySentence('conntrack mark', 'packet mark', ctmask, nfmask, false)}.`);
     out.push(bitTable([
@@ -129,7 +129,7 @@ export function testSentence(domain: MarkDomain, value: number, mask: number, ne
 function renderTest(op: Extract<MarkOp, { kind: 'test' }>): string[] {
   const v = VAR[op.domain];
   const out: string[] = [];
-  out.push(`**-m ${op.domain === 'mark' ? 'mark' : 'connmark'} ${op.written}** — tests the ${DOMAIN_NAME[op.domain]}`);
+  out.push(`**${op.title}** — tests the ${DOMAIN_NAME[op.domain]}`);
   out.push('```\n' + `(${v} AND ${hex(op.mask)}) ${op.negated ? '!=' : '=='} ${hex(op.value)}` + '\n```');
   out.push(`In words: ${testSentence(op.domain, op.value, op.mask, op.negated)}.`);
   const ex = exampleMark(op.mask);
@@ -186,6 +186,6 @@ function link(doc: DocumentAnalysis, op: MarkOp): string {
 }
 
 export function markHover(doc: DocumentAnalysis, op: MarkOp): string {
-  const parts = op.kind === 'xmark' ? renderXmark(op, op.domain === 'mark' ? 'MARK' : 'CONNMARK') : op.kind === 'test' ? renderTest(op) : renderCopy(op);
+  const parts = op.kind === 'xmark' ? renderXmark(op) : op.kind === 'test' ? renderTest(op) : renderCopy(op);
   return [...parts, ...bitUses(doc, op)].join('\n\n');
 }

@@ -7,14 +7,14 @@ import type { DocumentAnalysis, RuleRef } from './document';
 export type MarkDomain = 'mark' | 'ctmark';
 
 export type MarkOp =
-  /** domain = (domain AND NOT mask) XOR value. `written` is the option as written. */
-  | { kind: 'xmark'; domain: MarkDomain; value: number; mask: number; written: string; flag: string; range: Range; rule: RuleRef }
+  /** domain = (domain AND NOT mask) XOR value. `title` is the rule text that does it ("MARK --set-xmark 0x200/0x200"). */
+  | { kind: 'xmark'; domain: MarkDomain; value: number; mask: number; title: string; flag: string; range: Range; rule: RuleRef }
   /** CONNMARK --save-mark: ctmark = (ctmark AND NOT ctmask) XOR (mark AND nfmask). */
-  | { kind: 'save'; domain: 'ctmark'; nfmask: number; ctmask: number; written: string; flag: string; range: Range; rule: RuleRef }
+  | { kind: 'save'; domain: 'ctmark'; nfmask: number; ctmask: number; title: string; flag: string; range: Range; rule: RuleRef }
   /** CONNMARK --restore-mark: mark = (mark AND NOT nfmask) XOR (ctmark AND ctmask). */
-  | { kind: 'restore'; domain: 'mark'; nfmask: number; ctmask: number; written: string; flag: string; range: Range; rule: RuleRef }
+  | { kind: 'restore'; domain: 'mark'; nfmask: number; ctmask: number; title: string; flag: string; range: Range; rule: RuleRef }
   /** -m mark / -m connmark --mark V/M: (domain AND M) == V, or != when negated. */
-  | { kind: 'test'; domain: MarkDomain; value: number; mask: number; negated: boolean; written: string; flag: string; range: Range; rule: RuleRef };
+  | { kind: 'test'; domain: MarkDomain; value: number; mask: number; negated: boolean; title: string; flag: string; range: Range; rule: RuleRef };
 
 export type BitRole = 'set' | 'clear' | 'toggle' | 'copy' | 'test';
 
@@ -70,7 +70,7 @@ export function actionMarkOps(a: Action, rule: RuleRef): MarkOp[] {
   const get = (n: string) => a.options.find((o) => optName(o) === n);
   for (const o of a.options) {
     const n = optName(o);
-    const base = { written: written(o), flag: o.flag, range: o.range, rule };
+    const base = { title: `${name} ${written(o)}`, flag: o.flag, range: o.range, rule };
     let vm: { value: number; mask: number } | undefined;
     if (n === 'set-xmark') {
       const p = markValue(o.values[0]);
@@ -87,7 +87,7 @@ export function actionMarkOps(a: Action, rule: RuleRef): MarkOp[] {
       const ctmask = numValue(get('ctmask')?.values[0]) ?? mask ?? FULL;
       // The op spans the flag and its mask options, so a hover on `--nfmask 0x220` explains the copy too.
       const parts = [o, ...['nfmask', 'ctmask', 'mask'].map(get).filter((x): x is Option => !!x)];
-      const whole = { ...base, written: parts.map(written).join(' '), range: spanOf(parts.map((x) => x.range)) };
+      const whole = { ...base, title: `CONNMARK ${parts.map(written).join(' ')}`, range: spanOf(parts.map((x) => x.range)) };
       if (n === 'save-mark') ops.push({ kind: 'save', domain: 'ctmark', nfmask, ctmask, ...whole });
       else ops.push({ kind: 'restore', domain: 'mark', nfmask, ctmask, ...whole });
       continue;
@@ -104,9 +104,62 @@ export function matchMarkOps(m: Match, rule: RuleRef): MarkOp[] {
   for (const o of m.options) {
     if (optName(o) !== 'mark') continue;
     const p = markValue(o.values[0]);
-    if (p) ops.push({ kind: 'test', domain, value: u32(p.value), mask: u32(p.mask), negated: o.negated, written: written(o), flag: o.flag, range: o.range, rule });
+    if (p) ops.push({ kind: 'test', domain, value: u32(p.value), mask: u32(p.mask), negated: o.negated, title: `-m ${m.module} ${written(o)}`, flag: o.flag, range: o.range, rule });
   }
   return ops;
+}
+
+const NFT_NUM = '(0x[0-9a-fA-F]+|\\d+)';
+const NFT_AND = '(?:and|&)', NFT_OR = '(?:or|\\|)', NFT_XOR = '(?:xor|\\^)';
+
+/** nft `meta mark set ...` / `ct mark set ...`: a number, the other mark (a copy, optionally masked),
+ *  or the same mark combined with and/or/xor. Anything else is not worked out (no numbers shown). */
+export function nftActionMarkOps(a: Action, rule: RuleRef): MarkOp[] {
+  const domain: MarkDomain | undefined = a.name === 'mark-set' ? 'mark' : a.name === 'ct-mark-set' ? 'ctmark' : undefined;
+  if (!domain) return [];
+  const text = (a.text ?? '').trim();
+  const m = /\bmark\s+set\s+(.+)$/.exec(text);
+  if (!m) return [];
+  const rhs = m[1].trim().replace(/^\((.*)\)$/, '$1').replace(/\s+/g, ' ');
+  const base = { title: text, flag: '', range: a.range, rule };
+  const self = domain === 'mark' ? '(?:meta )?mark' : 'ct mark';
+  const other = domain === 'mark' ? 'ct mark' : '(?:meta )?mark';
+  const n = (x: string) => parseU32(x);
+  let r: RegExpExecArray | null;
+  if ((r = new RegExp(`^${NFT_NUM}$`).exec(rhs)) && n(r[1]) !== undefined) return [{ kind: 'xmark', domain, value: n(r[1])!, mask: FULL, ...base }];
+  if ((r = new RegExp(`^${other}(?: ${NFT_AND} ${NFT_NUM})?$`).exec(rhs))) {
+    const mask = r[1] !== undefined ? n(r[1]) : FULL;
+    if (mask === undefined) return [];
+    return domain === 'mark'
+      ? [{ kind: 'restore', domain: 'mark', nfmask: FULL, ctmask: mask, ...base }]
+      : [{ kind: 'save', domain: 'ctmark', nfmask: mask, ctmask: FULL, ...base }];
+  }
+  if ((r = new RegExp(`^\\(?${self} ${NFT_AND} ${NFT_NUM}\\)? ${NFT_OR} ${NFT_NUM}$`).exec(rhs))) {
+    const keep = n(r[1]), v = n(r[2]);
+    if (keep === undefined || v === undefined) return [];
+    // (x AND K) OR V: V's bits set, bits outside K and V cleared, the rest kept.
+    return [{ kind: 'xmark', domain, value: v, mask: u32(~keep | v), ...base }];
+  }
+  if ((r = new RegExp(`^${self} ${NFT_OR} ${NFT_NUM}$`).exec(rhs)) && n(r[1]) !== undefined) return [{ kind: 'xmark', domain, ...shorthand.orMark(n(r[1])!), ...base }];
+  if ((r = new RegExp(`^${self} ${NFT_AND} ${NFT_NUM}$`).exec(rhs)) && n(r[1]) !== undefined) return [{ kind: 'xmark', domain, ...shorthand.andMark(u32(~n(r[1])!)), ...base }];
+  if ((r = new RegExp(`^${self} ${NFT_XOR} ${NFT_NUM}$`).exec(rhs)) && n(r[1]) !== undefined) return [{ kind: 'xmark', domain, ...shorthand.xorMark(n(r[1])!), ...base }];
+  return [];
+}
+
+/** nft `meta mark 0x10`, `mark != 0x1`, `meta mark & 0xff == 0x2`, `ct mark and 0xf0 != 0`. */
+export function nftMatchMarkOps(m: Match, rule: RuleRef): MarkOp[] {
+  const e = m.nft;
+  if (!e) return [];
+  const left = e.left.trim().replace(/\s+/g, ' ');
+  const r = new RegExp(`^(meta mark|mark|ct mark)(?: ${NFT_AND} ${NFT_NUM})?$`).exec(left);
+  if (!r) return [];
+  if (e.op !== '==' && e.op !== '!=' && e.op !== 'implicit') return [];
+  const value = parseU32(e.right.trim());
+  const mask = r[2] !== undefined ? parseU32(r[2]) : FULL;
+  if (value === undefined || mask === undefined) return [];
+  const domain: MarkDomain = r[1] === 'ct mark' ? 'ctmark' : 'mark';
+  const op = e.op === 'implicit' ? '' : ` ${e.op}`;
+  return [{ kind: 'test', domain, value, mask, negated: e.op === '!=', title: `${left}${op} ${e.right.trim()}`, flag: '', range: m.range, rule }];
 }
 
 /** What an op does to each bit of its domain (for the save/restore copies, of the written domain). */
@@ -145,13 +198,21 @@ export function buildMarkIndex(doc: DocumentAnalysis): MarkIndex {
     mark: Array.from({ length: 32 }, () => []),
     ctmark: Array.from({ length: 32 }, () => []),
   };
+  const nft = doc.ruleset.kind === 'nft';
   for (const t of doc.ruleset.tables) {
     for (const c of t.chains) {
       for (const r of c.rules) {
         // Cheap test first: almost no rule of a big dump touches a mark.
-        if (!r.matches.some((m) => m.module === 'mark' || m.module === 'connmark') && !r.actions.some((a) => MARK_TARGET.test(a.name))) continue;
-        const ref: RuleRef = { table: t, chain: c, rule: r };
-        const found = [...r.matches.flatMap((m) => matchMarkOps(m, ref)), ...r.actions.flatMap((a) => actionMarkOps(a, ref))];
+        let found: MarkOp[];
+        if (nft) {
+          if (!r.matches.some((m) => m.nft && /mark/.test(m.nft.left)) && !r.actions.some((a) => a.name === 'mark-set' || a.name === 'ct-mark-set')) continue;
+          const ref: RuleRef = { table: t, chain: c, rule: r };
+          found = [...r.matches.flatMap((m) => nftMatchMarkOps(m, ref)), ...r.actions.flatMap((a) => nftActionMarkOps(a, ref))];
+        } else {
+          if (!r.matches.some((m) => m.module === 'mark' || m.module === 'connmark') && !r.actions.some((a) => MARK_TARGET.test(a.name))) continue;
+          const ref: RuleRef = { table: t, chain: c, rule: r };
+          found = [...r.matches.flatMap((m) => matchMarkOps(m, ref)), ...r.actions.flatMap((a) => actionMarkOps(a, ref))];
+        }
         if (!found.length) continue;
         byLine.set(r.range.start.line, found);
         for (const op of found) {

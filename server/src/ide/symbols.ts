@@ -76,7 +76,10 @@ export function foldingRanges(doc: DocumentAnalysis): FoldingItem[] {
   }
   if (doc.ruleset.kind === 'nft') {
     for (const t of doc.ruleset.tables) {
-      if (t.range.end.line > t.range.start.line) out.push({ startLine: t.range.start.line, endLine: t.range.end.line - 1 });
+      // A table's range may be its header only: fold to the end of its last chain or set.
+      let end = t.range.end.line - 1;
+      for (const x of [...t.chains, ...t.sets]) end = Math.max(end, x.range.end.line);
+      if (end > t.range.start.line) out.push({ startLine: t.range.start.line, endLine: end });
       for (const c of t.chains) if (c.range.end.line > c.range.start.line) out.push({ startLine: c.range.start.line, endLine: c.range.end.line - 1 });
       for (const s of t.sets) if (s.range.end.line > s.range.start.line) out.push({ startLine: s.range.start.line, endLine: s.range.end.line - 1 });
     }
