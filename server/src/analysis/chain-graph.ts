@@ -72,8 +72,23 @@ export function chainGraph(table: Table, rs?: Ruleset): { graph: ChainGraph; dia
   return { graph, diagnostics };
 }
 
-/** Every cycle of jumps/gotos is refused by the kernel at load time ("Too many links"). */
+/** Chains some hook reaches: built-in (or nft base) chains and everything they jump or go to. */
+function hookReached(g: ChainGraph): Set<string> {
+  const seen = new Set<string>();
+  const q: string[] = [];
+  for (const c of g.table.chains) if (c.builtin || c.hook !== undefined) { seen.add(c.name); q.push(c.name); }
+  while (q.length) {
+    const n = q.pop()!;
+    for (const e of g.out.get(n) ?? []) if (!seen.has(e.to.name)) { seen.add(e.to.name); q.push(e.to.name); }
+  }
+  return seen;
+}
+
+/** A cycle of jumps/gotos that a hook reaches is refused at load time ("Too many links"). Both
+ *  backends check loops only from the hooks (seen here): a cycle nothing reaches loads, so it is a
+ *  warning, since the first jump into it would be refused. */
 function findLoops(g: ChainGraph): Diagnostic[] {
+  const reached = hookReached(g);
   const diags: Diagnostic[] = [];
   const state = new Map<string, 1 | 2>(); // 1 on stack, 2 done
   const reported = new Set<ChainEdge>();
@@ -97,11 +112,12 @@ function findLoops(g: ChainGraph): Diagnostic[] {
         reported.add(e);
         const from = stack.findIndex((f) => f.name === e.to.name);
         const cycle = stack.slice(from + 1).map((f) => f.via!).concat(e);
+        const live = cycle.some((x) => reached.has(x.from.name));
         diags.push({
           range: e.range,
-          severity: 'error',
+          severity: live ? 'error' : 'warning',
           code: 'jump-loop',
-          message: `jump loop: ${cycle.map((x) => x.from.name).concat(e.to.name).join(' → ')}; the kernel refuses to load it`,
+          message: `jump loop: ${cycle.map((x) => x.from.name).concat(e.to.name).join(' → ')}; ${live ? 'the kernel refuses to load it' : 'no hook reaches it, so the kernel loads it, but a jump into it from a reached chain would be refused'}`,
           related: cycle.map((x) => ({ range: x.range, message: `${x.from.name} ${x.kind}s to ${x.to.name}` })),
         });
       } else if (!s) {
