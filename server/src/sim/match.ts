@@ -1,7 +1,8 @@
 // Evaluates one rule's matches against the packet as the walk holds it.
 // A rule matches when every option holds. One option that surely fails makes the rule a no match
 // (whatever else is unknown); otherwise one option that cannot be decided makes it unknown.
-import type { Match, Option, Rule } from '../model/ruleset';
+import type { Match, Option, Rule, Table } from '../model/ruleset';
+import { evalNftMatch } from './nft-eval';
 import { markMatches } from '../knowledge/marks';
 import { addrEq, inCidr, inRange, isLoopback, isMulticast, lastOf, parseAddr, parseCidr, type Addr } from './addr';
 import {
@@ -331,11 +332,13 @@ function evalOption(m: Match, o: Option, p: WalkPacket): { v: Tri; negationDone?
 const KNOWN_MODULES = new Set(['', 'comment', 'tcp', 'udp', 'udplite', 'sctp', 'dccp', 'multiport', 'mark', 'connmark', 'state', 'conntrack',
   'owner', 'addrtype', 'iprange', 'icmp', 'icmp6', 'icmpv6', 'set', 'length']);
 
-export function evalRule(rule: Rule, p: WalkPacket): RuleEval {
+export function evalRule(rule: Rule, p: WalkPacket, table?: Table): RuleEval {
   let unknown: string | undefined;
   for (const m of rule.matches) {
     if (m.nft) {
-      unknown ??= `nft expression "${m.nft.left} ${m.nft.op} ${m.nft.right}" is not evaluated yet`;
+      const v = evalNftMatch(m, p, table);
+      if (typeof v === 'object') { unknown ??= v.unknown; continue; }
+      if (!v) return { result: 'nomatch', failed: `${m.nft.left}${m.nft.op === 'implicit' ? '' : ' ' + m.nft.op} ${m.nft.right}` };
       continue;
     }
     if (!m.options.length && m.module !== '') {
@@ -351,6 +354,10 @@ export function evalRule(rule: Rule, p: WalkPacket): RuleEval {
       const holds = negationDone ? v : o.negated ? !v : v;
       if (!holds) return { result: 'nomatch', failed: optionSource(o) };
     }
+  }
+  // nft statements that act as matches (the rule stops when over the limit).
+  for (const a of rule.actions) {
+    if (a.kind === 'extension' && (a.name === 'limit' || a.name === 'quota' || a.name === 'meter')) unknown ??= `"${a.text ?? a.name}" depends on the packet rate or the bytes counted so far`;
   }
   return unknown ? { result: 'unknown', reason: unknown } : { result: 'match' };
 }

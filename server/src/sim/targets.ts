@@ -80,6 +80,34 @@ function hostAddrOn(s: WalkPacket, iface: string | undefined): string | undefine
   return h ? formatAddr(h.addr) : undefined;
 }
 
+/** DNAT/SNAT/REDIRECT/MASQUERADE: `to` as written after --to-destination / --to-source / `to`
+ *  (`addr[-addr][:port[-port]]`, `:port`). The nat chain ends with accept. */
+export function natRewrite(kind: 'DNAT' | 'SNAT' | 'REDIRECT' | 'MASQUERADE', toText: string | undefined, s: WalkPacket): TargetResult {
+  const to = toText === undefined ? {} : parseNatTo(toText);
+  if (!to) return { effect: 'unknown', reason: `cannot read "${toText}"` };
+  if (kind === 'DNAT' || kind === 'REDIRECT') {
+    if (kind === 'REDIRECT') {
+      to.addr = s.hook === 'output' ? (s.family === 'ip' ? '127.0.0.1' : '::1') : hostAddrOn(s, s.iif);
+      s.redirected = true;
+    }
+    const before = `${s.dst}${s.dport !== undefined ? ':' + s.dport : ''}`;
+    if (to.addr) s.dst = to.addr;
+    if (to.port !== undefined && s.dport !== undefined) s.dport = to.port;
+    s.natDstChanged = true;
+    const range = to.addrLast || to.portLast ? ' (a range: the kernel picks one; the first is shown)' : '';
+    const noAddr = kind === 'REDIRECT' && !to.addr ? ' (the address of the input interface is not known: add `host ADDR@IFACE`)' : '';
+    return { effect: 'accept', note: `destination ${before} -> ${s.dst}${s.dport !== undefined ? ':' + s.dport : ''}${range}${noAddr}` };
+  }
+  if (kind === 'MASQUERADE') to.addr = hostAddrOn(s, s.oif);
+  const before = `${s.src}${s.sport !== undefined ? ':' + s.sport : ''}`;
+  if (to.addr) s.src = to.addr;
+  if (to.port !== undefined && s.sport !== undefined) s.sport = to.port;
+  s.natSrcChanged = true;
+  const range = to.addrLast || to.portLast ? ' (a range: the kernel picks one; the first is shown)' : '';
+  const noAddr = kind === 'MASQUERADE' && !to.addr ? ' (the address of the output interface is not known: add `host ADDR@IFACE`)' : '';
+  return { effect: 'accept', note: `source ${before} -> ${s.src}${s.sport !== undefined ? ':' + s.sport : ''}${range}${noAddr}` };
+}
+
 export function applyTarget(a: Action, s: WalkPacket): TargetResult {
   const name = a.name.toUpperCase();
   switch (name) {
@@ -136,46 +164,17 @@ export function applyTarget(a: Action, s: WalkPacket): TargetResult {
       return { effect: 'continue', note: 'sets conntrack parameters (helper, events or timeout)' };
     }
     case 'DNAT':
-    case 'REDIRECT': {
-      let to: ReturnType<typeof parseNatTo>;
-      if (name === 'DNAT') {
-        const t = val(opt(a, 'to-destination', 'to'));
-        to = t === undefined ? undefined : parseNatTo(t);
-        if (!to) return { effect: 'unknown', reason: `cannot read --to-destination "${t ?? ''}"` };
-      } else {
-        const pr = opt(a, 'to-ports', 'to-port');
-        const ports = pr?.values[0] ? asPorts(pr.values[0]) : undefined;
-        if (pr && !ports) return { effect: 'unknown', reason: 'cannot read --to-ports' };
-        const local = s.hook === 'output' ? (s.family === 'ip' ? '127.0.0.1' : '::1') : hostAddrOn(s, s.iif);
-        to = { addr: local, port: ports?.[0].from, portLast: ports && ports[0].to !== ports[0].from ? ports[0].to : undefined };
-        s.redirected = true;
-      }
-      const before = `${s.dst}${s.dport !== undefined ? ':' + s.dport : ''}`;
-      if (to.addr) s.dst = to.addr;
-      if (to.port !== undefined && s.dport !== undefined) s.dport = to.port;
-      s.natDstChanged = true;
-      const range = to.addrLast || to.portLast ? ' (a range: the kernel picks one; the first is shown)' : '';
-      const noAddr = name === 'REDIRECT' && !to.addr ? ' (the address of the input interface is not known: add `host ADDR`)' : '';
-      return { effect: 'accept', note: `destination ${before} -> ${s.dst}${s.dport !== undefined ? ':' + s.dport : ''}${range}${noAddr}` };
+    case 'SNAT': {
+      const t = val(opt(a, name === 'DNAT' ? 'to-destination' : 'to-source', 'to'));
+      if (t === undefined) return { effect: 'unknown', reason: `${name} needs ${name === 'DNAT' ? '--to-destination' : '--to-source'}` };
+      return natRewrite(name, t, s);
     }
-    case 'SNAT':
+    case 'REDIRECT':
     case 'MASQUERADE': {
-      let to: ReturnType<typeof parseNatTo>;
-      if (name === 'SNAT') {
-        const t = val(opt(a, 'to-source', 'to'));
-        to = t === undefined ? undefined : parseNatTo(t);
-        if (!to) return { effect: 'unknown', reason: `cannot read --to-source "${t ?? ''}"` };
-      } else {
-        const pr = opt(a, 'to-ports');
-        const ports = pr?.values[0] ? asPorts(pr.values[0]) : undefined;
-        to = { addr: hostAddrOn(s, s.oif), port: ports?.[0].from };
-      }
-      const before = `${s.src}${s.sport !== undefined ? ':' + s.sport : ''}`;
-      if (to.addr) s.src = to.addr;
-      if (to.port !== undefined && s.sport !== undefined) s.sport = to.port;
-      s.natSrcChanged = true;
-      const noAddr = name === 'MASQUERADE' && !to.addr ? ' (the address of the output interface is not known: add `host ADDR`)' : '';
-      return { effect: 'accept', note: `source ${before} -> ${s.src}${s.sport !== undefined ? ':' + s.sport : ''}${noAddr}` };
+      const pr = opt(a, 'to-ports', 'to-port');
+      const ports = pr?.values[0] ? asPorts(pr.values[0]) ?? (/^\d+-\d+$/.test(valueText(pr.values[0])) ? [] : undefined) : undefined;
+      if (pr && !ports) return { effect: 'unknown', reason: 'cannot read --to-ports' };
+      return natRewrite(name, pr?.values[0] ? ':' + valueText(pr.values[0]) : undefined, s);
     }
     case 'NETMAP': return { effect: 'unknown', reason: 'NETMAP is not modelled' };
     case 'SYNPROXY': return { effect: 'unknown', reason: 'SYNPROXY answers the handshake itself' };

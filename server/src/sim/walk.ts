@@ -12,6 +12,7 @@ import { evalRule, isLocalAddr } from './match';
 import type { Packet } from './packet';
 import { initialState, toPacket, type WalkPacket } from './state';
 import { applyTarget, knownTarget } from './targets';
+import { applyNftStatement, type NftEffect } from './nft-eval';
 
 export type Verdict = 'ACCEPT' | 'DROP' | 'REJECT' | 'QUEUE' | 'UNKNOWN' | 'LOOP' | 'STEP-LIMIT' | 'ERROR';
 
@@ -51,6 +52,8 @@ export interface WalkResult {
   path: Hook[];
   /** Keys of the unknown steps met, in order, with the branch taken. */
   unknowns: { key: string; assumed: 'match' | 'nomatch'; reason: string }[];
+  /** The connection was committed to the conntrack table (after POSTROUTING or INPUT): it outlives a later drop. */
+  confirmed: boolean;
   error?: string;
 }
 
@@ -116,6 +119,7 @@ class Walker {
   path: Hook[] = [];
   unknowns: WalkResult['unknowns'] = [];
   count = 0;
+  confirmed = false;
   readonly max: number;
   constructor(readonly rs: Ruleset, readonly s: WalkPacket, readonly opts: WalkOptions) {
     this.max = opts.maxSteps ?? 100_000;
@@ -209,6 +213,10 @@ class Walker {
       if (r) return r;
     }
     if (ctHook) this.conntrack();
+    if ((hook === 'postrouting' || hook === 'input') && s.ct === 'tracked' && !this.confirmed) {
+      this.confirmed = true;
+      if (s.ctState === 'new') this.event('', '', 'conntrack: the new connection is confirmed (it stays even if the packet is dropped later)');
+    }
     // After all nat chains of a hook: a null binding if none translated.
     if (s.ct === 'tracked' && s.ctState === 'new') {
       if (hook === 'prerouting' || hook === 'output') s.natDoneDst = true;
@@ -267,7 +275,7 @@ class Walker {
         return policy();
       }
       const rule = cur.rules[idx];
-      const ev = evalRule(rule, s);
+      const ev = evalRule(rule, s, t);
       const key = ruleKey(t.name, cur.name, idx, s.hook);
       let matched = ev.result === 'match';
       let assumed: 'match' | 'nomatch' | undefined;
@@ -286,7 +294,7 @@ class Walker {
       if (ev.failed) step.failed = ev.failed;
       this.steps.push(step);
       if (!matched) { idx++; continue; }
-      const out = this.actions(rule, step, byName, stack, () => ({ cur, idx }), enter, ret, policy);
+      const out = this.actions(t, rule, step, byName, stack, () => ({ cur, idx }), enter, ret, policy);
       if (out === 'next') { idx++; continue; }
       if (out === 'moved') continue;
       return out;
@@ -295,7 +303,7 @@ class Walker {
 
   /** Applies a matched rule's actions in order. */
   actions(
-    rule: Rule, step: Step, byName: Map<string, Chain>, stack: Frame[],
+    table: Table, rule: Rule, step: Step, byName: Map<string, Chain>, stack: Frame[],
     here: () => { cur: Chain; idx: number },
     enter: (c: Chain) => { verdict: Verdict; at?: number } | undefined, ret: () => boolean,
     policy: () => { verdict: Verdict; at?: number } | undefined,
@@ -334,9 +342,19 @@ class Walker {
         }
         if (name === 'CONTINUE') continue;
       }
-      const r = applyTarget(a, s);
+      const r: NftEffect = this.rs.kind === 'nft' && a.kind === 'extension' ? applyNftStatement(a, s, table) : applyTarget(a, s);
       if (r.note) notes.push(r.note);
       if (r.effect === 'continue') continue;
+      if (r.effect === 'verdict-continue') { finish(); return 'next'; }
+      if (r.effect === 'jump' || r.effect === 'goto') {
+        const target = byName.get(r.chain);
+        finish();
+        if (!target) { step.reason = `chain "${r.chain}" does not exist`; return { verdict: 'ERROR', at }; }
+        const { cur, idx } = here();
+        if (r.effect === 'jump') stack.push({ chain: cur, index: idx + 1 });
+        return enter(target) ?? 'moved';
+      }
+      if (r.effect === 'return') { finish(); if (ret()) return 'moved'; return policy(); }
       finish();
       if (r.effect === 'accept') return undefined;
       if (r.effect === 'unknown') step.reason = r.reason;
@@ -433,7 +451,7 @@ export function walk(rs: Ruleset, packet: Packet, opts: WalkOptions = {}): WalkR
   const s = initialState(packet);
   const w = new Walker(rs, s, opts);
   const done = (verdict: Verdict, at?: number, error?: string): WalkResult => {
-    const r: WalkResult = { verdict, steps: w.steps, packet: toPacket(s, packet.host), path: w.path, unknowns: w.unknowns };
+    const r: WalkResult = { verdict, steps: w.steps, packet: toPacket(s, packet.host), path: w.path, unknowns: w.unknowns, confirmed: w.confirmed || (s.ct === 'tracked' && s.ctState !== 'new') };
     if (at !== undefined) r.decidedAt = at;
     if (error) r.error = error;
     return r;
