@@ -607,7 +607,7 @@ export const MATCHES: ExtensionSource[] = [
   },
   {
     name: 'set',
-    doc: 'Match against an ipset: is the address (port...) in the named set?',
+    doc: 'Match when the address (port, interface...) of the packet is in the named ipset.',
     opts: [
       ['match-set', 'setflags', '!2', 'Set name, then src/dst per dimension (e.g. "myset src,dst").'],
       ['set', 'setflags', '!2', 'Old name of --match-set.'],

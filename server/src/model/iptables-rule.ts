@@ -166,7 +166,6 @@ class RuleBuilder {
   protoRange: Range | undefined;
   counters: BuiltRule['counters'];
   comment: string | undefined;
-  unknownTargetWarned = false;
 
   build(items: RuleItem[], ctx: RuleContext): BuiltRule {
     this.items = items;
@@ -186,7 +185,6 @@ class RuleBuilder {
     this.protoRange = undefined;
     this.counters = undefined;
     this.comment = undefined;
-    this.unknownTargetWarned = false;
     let pendingBang: RuleItem | undefined;
 
     const n = items.length;
@@ -223,12 +221,13 @@ class RuleBuilder {
           if (s) { spec = s; owner = l; break; }
         }
         if (!spec && this.proto !== undefined) {
-          // Implicit protocol match: `-p tcp --dport 80`.
+          // Implicit protocol match: `-p tcp --dport 80` (getopt then retries, abbreviations included).
           const modName = PROTO_MODULE.get(this.proto);
           const m = modName ? findMatch(modName, this.family) : undefined;
-          if (m && m.byName.has(longName) && !this.isLoaded(m)) {
+          if (m && !this.isLoaded(m) && (m.byName.has(longName) || hasPrefix(m, longName))) {
             owner = this.loadMatch(m.name, m, undefined, it.range);
             spec = m.byName.get(longName);
+            if (!spec) owner = undefined;
           }
         }
         if (!spec) {
@@ -337,19 +336,18 @@ class RuleBuilder {
     // Kept, unvalidated, on an unknown module if one is loaded.
     const loaded = this.loaded, items = this.items, diagnostics = this.diagnostics;
     let host: Loaded | undefined;
-    for (let k = loaded.length - 1; k >= 0; k--) if (!loaded[k].spec && !loaded[k].completed) { host = loaded[k]; break; }
+    for (let k = loaded.length - 1; k >= 0; k--) if (loaded[k].match && !loaded[k].spec && !loaded[k].completed) { host = loaded[k]; break; }
     const target = this.target;
-    if (!host && target && target.action && target.action.kind === 'jump' && target.options.length === 0 && longName !== undefined) {
-      // `-j NAME --opt`: NAME is a target extension we do not know, not a chain.
-      host = target;
+    if (!host && target && !target.spec && target.action && longName !== undefined) {
       const a = target.action;
-      a.kind = 'extension';
-      a.chain = undefined;
-      a.chainRange = undefined;
-      if (!this.unknownTargetWarned) {
-        this.unknownTargetWarned = true;
+      if (a.kind === 'jump' && target.options.length === 0) {
+        // `-j NAME --opt`: NAME is a target extension we do not know, not a chain.
+        a.kind = 'extension';
+        a.chain = undefined;
+        a.chainRange = undefined;
         diag(diagnostics, a.nameRange, 'warning', 'unknown-target', `unknown target "${a.name}": not checked (its options are kept as written)`);
       }
+      if (a.kind === 'extension') host = target;
     }
     if (!host) {
       const where = loaded.filter((l) => !l.completed && l.spec).map((l) => l.name);
@@ -684,6 +682,12 @@ function hintFor(longName: string | undefined, proto: number | undefined): strin
   }
   if (longName === 'dports' || longName === 'sports') return '; did you mean "-m multiport"?';
   return '';
+}
+
+function hasPrefix(m: ExtensionSpec, prefix: string): boolean {
+  if (prefix.length < 2) return false;
+  for (const o of m.options) for (const n of o.names) if (n.startsWith(prefix)) return true;
+  return false;
 }
 
 /** getopt's unique-prefix rule, over the base options and the loaded modules' options. */
