@@ -1,6 +1,7 @@
 // Match modules (`-m NAME`): options, value types, and the rules userspace and kernel enforce.
 // Docs are ours, one line each, shown on hover.
 import type { CheckApi, ExtensionSource } from './iptables-extensions';
+import { compareAddresses } from '../model/values';
 
 function utf8Bytes(s: string): number {
   return new TextEncoder().encode(s).length;
@@ -335,6 +336,12 @@ export const MATCHES: ExtensionSource[] = [
       ['dst-range', 'arange', '!', 'Destination address range FROM-TO.'],
     ],
     need: [['src-range', 'dst-range']],
+    check(api) {
+      for (const o of api.options) {
+        const v = o.values[0];
+        if (v?.kind === 'address-range' && compareAddresses(v.from, v.to) > 0) api.warn(v.range, 'never-matches', `range ${v.text} is reversed: it never matches`);
+      }
+    },
   },
   {
     name: 'ipv6header',
@@ -370,7 +377,7 @@ export const MATCHES: ExtensionSource[] = [
     doc: 'Token-bucket rate limit shared by every packet reaching this rule.',
     opts: [
       ['limit', 'rate', '', 'Average rate N/second|minute|hour|day (default 3/hour).'],
-      ['limit-burst', 'u:1:10000', '', 'Bucket size: packets allowed in a burst (default 5).'],
+      ['limit-burst', 'u:0:10000', '', 'Bucket size: packets allowed in a burst (default 5).'],
     ],
   },
   {
@@ -457,9 +464,9 @@ export const MATCHES: ExtensionSource[] = [
       if (!api.builtin) return;
       const out = api.opt('physdev-out') ?? api.opt('physdev-is-out');
       const br = api.opt('physdev-is-bridged');
-      if (out && (!br || br.negated) && (api.chain === 'OUTPUT' || api.chain === 'FORWARD' || api.chain === 'POSTROUTING')) {
-        api.warn(out.nameRange, 'never-matches', `--${out.name} in ${api.chain} without --physdev-is-bridged: routed traffic has no bridge port, and the legacy backend refuses it`);
-      }
+      if (!out || (br && !br.negated)) return;
+      if (api.chain === 'OUTPUT') api.error(out.nameRange, 'hook-mismatch', `--${out.name} in OUTPUT needs --physdev-is-bridged: the kernel refuses it for locally sent traffic`);
+      else if (api.chain === 'FORWARD' || api.chain === 'POSTROUTING') api.warn(out.nameRange, 'never-matches', `--${out.name} in ${api.chain} without --physdev-is-bridged: routed traffic has no bridge port`);
     },
   },
   {
@@ -676,6 +683,10 @@ export const MATCHES: ExtensionSource[] = [
     ],
     need: [['algo'], ['string', 'hex-string']],
     excl: [['string', 'hex-string']],
+    check(api) {
+      const from = api.val('from'), to = api.val('to');
+      if (from?.kind === 'number' && to?.kind === 'number' && from.value > to.value) api.error(to.range, 'bad-value', `--to ${to.value} is before --from ${from.value}`);
+    },
   },
   {
     name: 'tcp',

@@ -192,7 +192,7 @@ export const TARGETS: ExtensionSource[] = [
     doc: 'Restart a sysfs timer on each packet; userspace is told when it expires.',
     opts: [
       ['timeout', 'u:1:4294967295', '', 'Seconds of inactivity before the timer fires.'],
-      ['label', 's:27', '', 'Timer name (sysfs file name).'],
+      ['label', 's:0', '', 'Timer name (sysfs file name; the legacy backend takes 27 bytes).'],
       ['alarm', '', '', 'Use an alarm timer that wakes the system.'],
     ],
     need: [['timeout'], ['label']],
@@ -266,7 +266,7 @@ export const TARGETS: ExtensionSource[] = [
       ['nflog-prefix', 's:0', '', 'Prefix string (kept to 63 bytes).'],
       ['nflog-range', 'u:0:4294967295', '', 'Old, ignored by the kernel: use --nflog-size.'],
       ['nflog-size', 'u:0:4294967295', '', 'Bytes of the packet to copy.'],
-      ['nflog-threshold', 'u:1:65535', '', 'Packets to queue before sending to userspace.'],
+      ['nflog-threshold', 'u:0:65535', '', 'Packets to queue before sending to userspace.'],
     ],
     excl: [['nflog-range', 'nflog-size']],
     check(api) {

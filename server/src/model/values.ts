@@ -340,13 +340,15 @@ export function addressRangeValue(text: string, range: Range, family: 'ip' | 'ip
   const b = addressValue(to, range, family, false);
   if (typeof b === 'string') return b;
   if ((a as { hostname?: boolean }).hostname || (b as { hostname?: boolean }).hostname) return `"${text}": a range takes numeric addresses`;
-  if (compareAddr(from, to, family) > 0) return `address range ${text} is reversed`;
+  // A reversed range loads (the kernel only warns) and never matches: the iprange check reports it.
   return { kind: 'address-range', text, range, from, to };
 }
 
-function compareAddr(a: string, b: string, family: 'ip' | 'ip6'): number {
-  if (family === 'ip') return parseIPv4(a) - parseIPv4(b);
-  const x = parseIPv6(a)!, y = parseIPv6(b)!;
+/** Orders two numeric addresses of the same family (negative: a before b). */
+export function compareAddresses(a: string, b: string): number {
+  if (a.indexOf(':') < 0) return parseIPv4(a) - parseIPv4(b);
+  const x = parseIPv6(a), y = parseIPv6(b);
+  if (!x || !y) return 0;
   for (let i = 0; i < 8; i++) if (x[i] !== y[i]) return x[i] - y[i];
   return 0;
 }
