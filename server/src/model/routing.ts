@@ -23,14 +23,20 @@ export interface InetPrefix {
 const width = (f: InetFamily) => (f === 'ip' ? 32 : 128);
 
 function parse4(text: string): bigint | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  let n = 0n;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p) || Number(p) > 255) return undefined;
-    n = (n << 8n) | BigInt(Number(p));
+  // Hand-rolled: route tables can have 10^5 lines.
+  let n = 0, part = 0, digits = 0, dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      part = part * 10 + (c - 48);
+      if (++digits > 3 || part > 255) return undefined;
+    } else if (c === 46 && digits > 0 && dots < 3) {
+      n = n * 256 + part;
+      part = 0; digits = 0; dots++;
+    } else return undefined;
   }
-  return n;
+  if (dots !== 3 || digits === 0) return undefined;
+  return BigInt(n * 256 + part);
 }
 
 function parse6(text: string): bigint | undefined {

@@ -191,16 +191,20 @@ function hopAlive(h: Nexthop, p: Prepared): boolean {
 
 /** fib_table_lookup: longest prefix, then tos, then metric; error types answer at once. */
 function tableLookup(p: Prepared, table: number, f: Flow): { kind: 'hit'; route: Route; hops: Nexthop[] } | { kind: 'error'; route: Route } | { kind: 'throw'; route: Route } | { kind: 'miss' } {
-  const routes = p.tables.get(`${f.family}/${table}`);
-  if (!routes) return { kind: 'miss' };
-  for (const r of routes) {
-    if (!prefixContains(r.dst, f.dst)) continue;
-    if (r.tos && (f.tos & 0x1c) !== r.tos) continue;
-    if (r.type === 'throw') return { kind: 'throw', route: r };
-    if (r.type === 'blackhole' || r.type === 'unreachable' || r.type === 'prohibit' || r.type === 'nat') return { kind: 'error', route: r };
-    const hops = r.nexthops.filter((h) => hopAlive(h, p) && (!f.oif || h.dev === f.oif));
-    if (!hops.length) continue;
-    return { kind: 'hit', route: r, hops: f.oif ? [hops[0]] : hops };
+  const idx = p.index.get(`${f.family}/${table}`);
+  if (!idx) return { kind: 'miss' };
+  // Longest prefix first; when no alias of a prefix is usable the kernel backtracks to shorter ones.
+  for (const len of idx.lens) {
+    const routes = idx.byLen.get(len)!.get(f.dst.n & prefixMask(f.family, len));
+    if (!routes) continue;
+    for (const r of routes) {
+      if (r.tos && (f.tos & 0x1c) !== r.tos) continue;
+      if (r.type === 'throw') return { kind: 'throw', route: r };
+      if (r.type === 'blackhole' || r.type === 'unreachable' || r.type === 'prohibit' || r.type === 'nat') return { kind: 'error', route: r };
+      const hops = r.nexthops.filter((h) => hopAlive(h, p) && (!f.oif || h.dev === f.oif));
+      if (!hops.length) continue;
+      return { kind: 'hit', route: r, hops: f.oif ? [hops[0]] : hops };
+    }
   }
   return { kind: 'miss' };
 }

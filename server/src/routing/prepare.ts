@@ -15,11 +15,20 @@ import {
   type RoutingConfig,
 } from '../model/routing';
 
+/** One table as the kernel's trie sees it: prefix lengths, longest first, and per length the routes
+ *  of each network in alias order (TOS descending, metric ascending, listing order). */
+export interface TableIndex {
+  lens: number[];
+  byLen: Map<number, Map<bigint, Route[]>>;
+}
+
 export interface Prepared {
   cfg: RoutingConfig;
   rules: Map<InetFamily, IpRule[]>;
   /** `${family}/${table}` → routes in lookup order. */
   tables: Map<string, Route[]>;
+  /** `${family}/${table}` → the same routes indexed by prefix. */
+  index: Map<string, TableIndex>;
   ifaces: Map<string, Interface>;
   localAddrs: Set<string>;
   /** Rules other than the three a kernel starts with: the source check then does a full lookup. */
@@ -79,7 +88,20 @@ export function prepare(cfg: RoutingConfig): Prepared {
     const idx = new Map(l.map((r, i) => [r, i]));
     tables.set(k, [...l].sort((a, b) => b.dst.len - a.dst.len || (b.tos ?? 0) - (a.tos ?? 0) || a.metric - b.metric || idx.get(a)! - idx.get(b)!));
   }
-  const p: Prepared = { cfg, rules, tables, ifaces, localAddrs, customRules, synthesized };
+  const index = new Map<string, TableIndex>();
+  for (const [k, l] of tables) {
+    const byLen = new Map<number, Map<bigint, Route[]>>();
+    for (const r of l) {
+      let m = byLen.get(r.dst.len);
+      if (!m) byLen.set(r.dst.len, (m = new Map()));
+      const net = r.dst.n & prefixMask(r.dst.family, r.dst.len);
+      const list = m.get(net);
+      if (list) list.push(r);
+      else m.set(net, [r]);
+    }
+    index.set(k, { lens: [...byLen.keys()].sort((a, b) => b - a), byLen });
+  }
+  const p: Prepared = { cfg, rules, tables, index, ifaces, localAddrs, customRules, synthesized };
   cache.set(cfg, p);
   return p;
 }

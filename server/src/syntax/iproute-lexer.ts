@@ -17,7 +17,7 @@ function atLineStart(text: string, offset: number): boolean {
 function lineStartPattern(re: RegExp): CustomPatternMatcherFunc {
   const sticky = new RegExp(re.source, 'y');
   return (text, offset) => {
-    if (!atLineStart(text, offset)) return null;
+    if (text.charCodeAt(offset) !== 35 || !atLineStart(text, offset)) return null;
     sticky.lastIndex = offset;
     return sticky.exec(text);
   };
@@ -32,10 +32,12 @@ export const LineComment = createToken({
   start_chars_hint: ['#'],
   line_breaks: false,
 });
-export const Quoted = createToken({ name: 'Quoted', pattern: /"(?:[^"\\\r\n]|\\.)*"?/ });
-export const Bare = createToken({ name: 'Bare', pattern: /[^\s"]+/ });
+/** Any word, quoted or not (a category: the grammar consumes words without choosing). */
+export const AnyWord = createToken({ name: 'AnyWord', pattern: Lexer.NA });
+export const Quoted = createToken({ name: 'Quoted', pattern: /"(?:[^"\\\r\n]|\\.)*"?/, categories: [AnyWord] });
+export const Bare = createToken({ name: 'Bare', pattern: /[^\s"]+/, categories: [AnyWord] });
 
-const allTokens = [Newline, Blank, LineComment, Quoted, Bare];
+const allTokens = [Newline, Blank, LineComment, Quoted, Bare, AnyWord];
 
 export interface Word {
   /** Source text (quotes included). */
@@ -111,7 +113,7 @@ class WordLineParser extends EmbeddedActionsParser {
         ALT: () => {
           const toks: IToken[] = [];
           this.AT_LEAST_ONE(() => {
-            const t = this.OR2([{ ALT: () => this.CONSUME(Bare) }, { ALT: () => this.CONSUME(Quoted) }]);
+            const t = this.CONSUME(AnyWord);
             this.ACTION(() => toks.push(t));
           });
           this.ACTION(() => {
