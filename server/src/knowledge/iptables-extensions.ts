@@ -267,3 +267,31 @@ const ALL_OPTION_FLAGS: ReadonlySet<string> = new Set([
 export function isKnownOptionFlag(flag: string): boolean {
   return ALL_OPTION_FLAGS.has(flag);
 }
+
+// ---- for hover and completion (ide/knowledge-docs.ts)
+
+function lookup(name: string, isTarget: boolean, family: 'ip' | 'ip6'): ExtensionSpec | undefined {
+  return isTarget ? findTarget(name, family) ?? findTarget(name, family === 'ip' ? 'ip6' : 'ip') : findMatch(name, family) ?? findMatch(name, family === 'ip' ? 'ip6' : 'ip');
+}
+
+/** Doc line of a match module or target (verdicts included); undefined when not in the knowledge base. */
+export function extensionDoc(name: string, isTarget: boolean, family: 'ip' | 'ip6' = 'ip'): string | undefined {
+  if (isTarget && VERDICT_DOCS[name]) return VERDICT_DOCS[name];
+  return lookup(name, isTarget, family)?.doc;
+}
+
+/** Doc line of one option (`--dport` or `dport`) of a module or target. */
+export function extensionOptionDoc(name: string, option: string, isTarget: boolean, family: 'ip' | 'ip6' = 'ip'): string | undefined {
+  return lookup(name, isTarget, family)?.byName.get(option.replace(/^--?/, ''))?.doc;
+}
+
+/** Every option flag of a module or target, canonical names first (`--dport`, `--destination-port`...). */
+export function extensionOptionFlags(name: string, isTarget: boolean, family: 'ip' | 'ip6' = 'ip'): string[] {
+  const s = lookup(name, isTarget, family);
+  return s ? s.options.flatMap((o) => o.names.map((n) => '--' + n)) : [];
+}
+
+/** Doc line of a built-in option (`-s`, `--source`, `-p`...). */
+export function baseOptionDoc(flag: string): string | undefined {
+  return BASE_OPTIONS.get(flag)?.doc;
+}
