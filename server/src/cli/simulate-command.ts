@@ -1,13 +1,14 @@
 // nflens simulate FILE --packet "..." [--from LINE] [--format text|json] [--assume match|nomatch] [--both]
 // Exit codes: 0 walked (whatever the verdict), 2 usage or I/O.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { loadNodeProfile, type NodeProfile } from '../routing/index';
 import { parseRuleset } from '../parse';
 import type { FileKind } from '../model/ruleset';
 import { DEFAULTS_TEXT, parsePacket } from '../sim/packet';
 import { traceJson, traceText } from '../sim/trace-format';
-import { startPointAt, walk, walkBranches } from '../sim/walk';
+import { startPointAt, walk, walkBranches, type WalkOptions } from '../sim/walk';
 
-export const SIMULATE_USAGE = `usage: nflens simulate FILE --packet "PACKET" [--from LINE] [--format text|json]
+export const SIMULATE_USAGE = `usage: nflens simulate [FILE] --packet "PACKET" [--node PROFILE] [--from LINE] [--format text|json]
                        [--assume match|nomatch] [--both] [--all] [--kind iptables-save|iptables-S|nft]
 
   Walks one packet through the ruleset as the kernel would and prints every step.
@@ -15,6 +16,8 @@ export const SIMULATE_USAGE = `usage: nflens simulate FILE --packet "PACKET" [--
           [ctmark V] [ct new|established|related|invalid|untracked] [reply] [zone N] [uid N] [gid N]
           [flags SYN,ACK] [type ICMPTYPE] [len N] [local] [host ADDR,...] [set NAME=ADDR,...]
   defaults: ${DEFAULTS_TEXT.join('; ')}
+  --node PROFILE  a node profile (ip rule / ip route / ip addr / ipset files): routing decisions,
+                local addresses and set contents come from it; its ruleset is used when FILE is omitted
   --from LINE   start at the rule (or chain) on LINE (1-based)
   --assume      branch followed at a step that cannot be decided (default: nomatch)
   --both        walk both branches of every undecidable step (at most 16 walks)
@@ -40,6 +43,7 @@ function run(argv: string[]): number {
   let file: string | undefined, packetText: string | undefined, from: number | undefined;
   let format = 'text', assume: 'match' | 'nomatch' = 'nomatch', both = false, all = false;
   let kind: FileKind | undefined;
+  let node: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = (name: string) => {
@@ -60,6 +64,7 @@ function run(argv: string[]): number {
       if (v !== 'match' && v !== 'nomatch') throw new UsageError('--assume is match or nomatch');
       assume = v;
     } else if (a === '--kind' || a.startsWith('--kind=')) kind = val('--kind') as FileKind;
+    else if (a === '--node' || a.startsWith('--node=')) node = val('--node');
     else if (a === '--both') both = true;
     else if (a === '--all') all = true;
     else if (a === '-h' || a === '--help') { process.stdout.write(SIMULATE_USAGE + '\n'); return 0; }
@@ -67,16 +72,29 @@ function run(argv: string[]): number {
     else if (file === undefined) file = a;
     else throw new UsageError(`one FILE only ("${a}")`);
   }
-  if (!file) throw new UsageError('simulate needs a FILE');
+  if (!file && !node) throw new UsageError('simulate needs a FILE (or --node PROFILE with a ruleset)');
   if (packetText === undefined) throw new UsageError('simulate needs --packet "..."');
   if (!['text', 'json'].includes(format)) throw new UsageError(`unknown format "${format}": text or json`);
   if (kind && !['iptables-save', 'iptables-S', 'nft'].includes(kind)) throw new UsageError(`unknown kind "${kind}"`);
+  let profile: NodeProfile | undefined;
+  if (node) {
+    if (!existsSync(node)) { process.stderr.write(`nflens: ${node}: no such file\n`); return 2; }
+    profile = loadNodeProfile(node, (p) => { try { return readFileSync(p, 'utf8'); } catch { return undefined; } });
+    for (const d of [...profile.diagnostics, ...profile.sources.flatMap((x) => x.diagnostics)]) {
+      process.stderr.write(`nflens: ${node}:${d.range.start.line + 1}: ${d.severity}: ${d.message}\n`);
+    }
+  }
   let text: string;
-  try {
-    text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
-  } catch (e) {
-    process.stderr.write(`nflens: ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}\n`);
-    return 2;
+  if (!file) {
+    if (!profile?.ruleset) { process.stderr.write(`nflens: ${node}: the profile names no ruleset; give FILE\n`); return 2; }
+    text = profile.ruleset.text;
+  } else {
+    try {
+      text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
+    } catch (e) {
+      process.stderr.write(`nflens: ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}\n`);
+      return 2;
+    }
   }
   const pp = parsePacket(packetText);
   if (!pp.packet) throw new UsageError(`bad packet: ${pp.errors.join('; ')}`);
@@ -86,7 +104,8 @@ function run(argv: string[]): number {
     start = startPointAt(rs, from);
     if (!start) throw new UsageError(`line ${from} holds no rule or chain`);
   }
-  const opts = { assume, from: start };
+  const opts: WalkOptions = { assume, from: start };
+  if (profile) { opts.routing = profile.routing; opts.ipsets = profile.ipsetsByName; }
   if (both) {
     const walks = walkBranches(rs, pp.packet, opts);
     if (format === 'json') {

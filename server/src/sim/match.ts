@@ -3,6 +3,7 @@
 // (whatever else is unknown); otherwise one option that cannot be decided makes it unknown.
 import type { Match, Option, Rule, Table } from '../model/ruleset';
 import { evalNftMatch } from './nft-eval';
+import { ipsetContains } from '../routing/ipset-match';
 import { markMatches } from '../knowledge/marks';
 import { addrEq, inCidr, inRange, isLoopback, isMulticast, lastOf, parseAddr, parseCidr, type Addr } from './addr';
 import {
@@ -308,6 +309,12 @@ function evalOption(m: Match, o: Option, p: WalkPacket): { v: Tri; negationDone?
         const setName = v0 ? valueText(v0) : '';
         const dirs = o.values[1] ? asList(o.values[1]) : [];
         const members = p.sets[setName];
+        const ipset = p.ipsets?.get(setName);
+        if (!members && ipset) {
+          const r = ipsetContains(ipset, { src: p.src, dst: p.dst, proto: p.proto, sport: p.sport, dport: p.dport, iif: p.iif, oif: p.oif, mark: p.mark },
+            dirs.filter((d): d is 'src' | 'dst' => d === 'src' || d === 'dst'), p.ipsets);
+          return { v: r === undefined ? U(`set "${setName}" (${ipset.type ?? 'this type'}) cannot be decided for this packet`) : r };
+        }
         if (!members) return { v: U(`the contents of set "${setName}" are not known (add "set ${setName}=ADDR,..." to the packet)`) };
         if (dirs.length !== 1) return { v: U(`set "${setName}" with ${dirs.length} dimensions is not modelled`) };
         const a = parseAddr(dirs[0] === 'src' ? p.src : p.dst);

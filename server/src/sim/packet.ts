@@ -55,9 +55,9 @@ export const DEFAULTS_TEXT = [
   'TCP flags SYN for ct new, ACK otherwise',
   'ICMP type echo-request',
   'iif eth0 for arriving packets; none for `local` ones',
-  'oif: lo when the destination is local, else eth0 (no routing tables are read)',
+  'oif: with a node profile (--node), from its routing; else lo for a local destination, the interface of a connected `host ADDR/LEN@IFACE` subnet, else eth0',
   'socket uid/gid unknown (owner matches are unknown) unless given',
-  'host addresses: loopback only, unless `host` lists them (routing: a destination owned by the host goes to INPUT, others are FORWARDed); REDIRECT/MASQUERADE use the address on iif/oif (`host ADDR@IFACE`), else the first one',
+  'host addresses: loopback only (plus a node profile\'s), unless `host` lists them; without a profile a destination owned by the host goes to INPUT, others are FORWARDed; REDIRECT/MASQUERADE use the address on iif/oif (`host ADDR@IFACE`), else the first one',
   'set contents unknown unless `set NAME=...` lists them',
 ];
 

@@ -2,6 +2,7 @@
 import type { Hook } from '../model/ruleset';
 import { parseAddr, parseCidr, type Addr } from './addr';
 import type { CtState, Packet } from './packet';
+import type { Ipset } from '../model/ipset';
 
 export interface WalkPacket {
   family: 'ip' | 'ip6';
@@ -27,6 +28,8 @@ export interface WalkPacket {
   gid?: number;
   local: boolean;
   sets: Record<string, string[]>;
+  /** ipset contents from the node profile. */
+  ipsets?: ReadonlyMap<string, Ipset>;
   hostAddrs: { addr: Addr; prefix?: number; iface?: string }[];
   /** Where the walk is. */
   hook: Hook;

@@ -10,11 +10,15 @@ import { hex } from '../knowledge/marks';
 import { formatAddr, inCidr, parseAddr, parseCidr } from './addr';
 import { evalRule, isLocalAddr } from './match';
 import type { Packet } from './packet';
+import type { RoutingConfig } from '../model/routing';
+import type { Ipset } from '../model/ipset';
+import { routeDecision, type RouteDecision, type RouteQuery } from '../routing/decision';
+import { isLocalAddress } from '../routing/index';
 import { initialState, toPacket, type WalkPacket } from './state';
 import { applyTarget, knownTarget } from './targets';
 import { applyNftStatement, type NftEffect } from './nft-eval';
 
-export type Verdict = 'ACCEPT' | 'DROP' | 'REJECT' | 'QUEUE' | 'UNKNOWN' | 'LOOP' | 'STEP-LIMIT' | 'ERROR';
+export type Verdict = 'ACCEPT' | 'DROP' | 'REJECT' | 'QUEUE' | 'NO-ROUTE' | 'UNKNOWN' | 'LOOP' | 'STEP-LIMIT' | 'ERROR';
 
 export interface Step {
   kind: 'rule' | 'policy' | 'event';
@@ -66,6 +70,11 @@ export interface StartPoint {
 }
 
 export interface WalkOptions {
+  /** The node's routing (ip rule / ip route / ip addr): routing decisions, oif and local addresses
+   *  come from it instead of the packet line's `host` list. */
+  routing?: RoutingConfig;
+  /** ipset contents for `-m set` (a `set NAME=...` in the packet line still wins). */
+  ipsets?: ReadonlyMap<string, Ipset>;
   assume?: 'match' | 'nomatch';
   /** Per unknown step (key = `table/chain#index@hook`): true follows the match branch. */
   decide?: (key: string) => boolean | undefined;
@@ -123,6 +132,13 @@ class Walker {
   readonly max: number;
   constructor(readonly rs: Ruleset, readonly s: WalkPacket, readonly opts: WalkOptions) {
     this.max = opts.maxSteps ?? 100_000;
+    if (opts.ipsets) s.ipsets = opts.ipsets;
+    // The node's addresses (primary first) serve REDIRECT, MASQUERADE and addrtype like `host` does.
+    for (const i of opts.routing?.interfaces ?? []) {
+      for (const a of [...i.addrs].sort((x, y) => Number(x.secondary) - Number(y.secondary))) {
+        if (a.family === s.family) s.hostAddrs.push({ addr: { family: a.family, n: a.local.n }, prefix: a.prefix.len, iface: i.name });
+      }
+    }
   }
 
   snap(): Pick<Step, 'mark' | 'ctmark' | 'src' | 'dst' | 'sport' | 'dport'> {
@@ -172,7 +188,24 @@ class Walker {
 
   isLocal(addr: string): boolean {
     const a = parseAddr(addr);
+    if (this.opts.routing && isLocalAddress(this.opts.routing, addr)) return true;
     return !!a && isLocalAddr(a, this.s.hostAddrs);
+  }
+
+  /** The routing decision from the node's tables, or undefined without them (or when it is unknown). */
+  decide(kind: 'input' | 'output'): RouteDecision | undefined {
+    const s = this.s;
+    const cfg = this.opts.routing;
+    if (!cfg) return undefined;
+    const q: RouteQuery = { dst: s.dst, src: s.src, mark: s.mark, ipproto: s.proto, sport: s.sport, dport: s.dport };
+    if (kind === 'input') q.iif = s.iif ?? 'lo';
+    else { if (s.oif !== undefined && !s.oifDefaulted) q.oif = s.oif; if (s.uid !== undefined) q.uid = s.uid; }
+    const d = routeDecision(cfg, q);
+    if (d.outcome === 'unknown') {
+      this.event('', '', `routing: unknown (${d.reason ?? d.summary}); falling back to the host addresses`);
+      return undefined;
+    }
+    return d;
   }
 
   /** Runs every base chain of `hook`; returns a final verdict or undefined (accepted: go on). */
@@ -364,8 +397,25 @@ class Walker {
     return 'next';
   }
 
-  route(stage: string): 'input' | 'forward' {
+  route(stage: string): 'input' | 'forward' | 'error' {
     const s = this.s;
+    const d = s.redirected ? undefined : this.decide('input');
+    if (d) {
+      const rule = d.rule ? `ip rule ${d.rule.priority}` : 'routing';
+      if (d.outcome === 'error') {
+        this.event('', '', `routing (${stage}): ${d.summary ?? d.error} (${rule})`);
+        return 'error';
+      }
+      if (d.type === 'local' || d.type === 'broadcast') {
+        this.event('', '', `routing (${stage}): ${s.dst} is ${d.type}: INPUT (${rule}${d.tableName ? `, table ${d.tableName}` : ''})`);
+        return 'input';
+      }
+      const dev = d.dev ?? (d.nexthops.length ? d.nexthops[0].dev : undefined);
+      // Fixed from here on (pickOif keeps it).
+      if (dev && (s.oif === undefined || s.oifDefaulted)) { s.oif = dev; s.oifDefaulted = false; }
+      this.event('', '', `routing (${stage}): FORWARD via ${d.gateway ?? 'the link'} dev ${dev ?? '?'}${d.nexthops.length > 1 ? ' (multipath: one of several)' : ''} (${rule}${d.tableName ? `, table ${d.tableName}` : ''})`);
+      return 'forward';
+    }
     const local = s.redirected || this.isLocal(s.dst);
     this.event('', '', `routing (${stage}): ${s.dst} is ${local ? 'a local address: INPUT' : 'not a host address: FORWARD'}`);
     return local ? 'input' : 'forward';
@@ -387,6 +437,11 @@ class Walker {
   /** Picks oif when the packet line does not fix it: lo for local, a connected subnet's interface, else eth0. */
   pickOif(): void {
     const s = this.s;
+    if (s.local && this.opts.routing && (s.oif === undefined || s.oifDefaulted)) {
+      const d = this.decide('output');
+      const dev = d?.outcome === 'route' ? d.dev ?? d.nexthops[0]?.dev : undefined;
+      if (dev) { s.oif = d?.type === 'local' ? 'lo' : dev; s.oifDefaulted = true; return; }
+    }
     if (s.oif === undefined || s.oifDefaulted) {
       s.oif = this.isLocal(s.dst) ? 'lo' : this.connected(s.dst) ?? 'eth0';
       s.oifDefaulted = true;
@@ -491,7 +546,7 @@ export function walk(rs: Ruleset, packet: Packet, opts: WalkOptions = {}): WalkR
       const r = run('output');
       if (r) return done(r.verdict, r.at);
       if (s.mark !== before.mark || s.dst !== before.dst) {
-        if (s.dst !== before.dst) w.pickOif();
+        if (s.dst !== before.dst || w.opts.routing) w.pickOif();
         w.event('', '', `re-route after OUTPUT (${s.mark !== before.mark ? 'mark' : 'destination'} changed): oif ${s.oif}${s.oifDefaulted ? '' : ' (as given)'}`);
       }
     }
@@ -515,7 +570,9 @@ export function walk(rs: Ruleset, packet: Packet, opts: WalkOptions = {}): WalkR
   else {
     const r = run('prerouting');
     if (r) return done(r.verdict, r.at);
-    dir = w.route('after PREROUTING');
+    const d = w.route('after PREROUTING');
+    if (d === 'error') return done('NO-ROUTE', w.steps.length - 1);
+    dir = d;
   }
   if (dir === 'input') {
     s.oif = undefined;
