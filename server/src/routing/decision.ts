@@ -143,7 +143,8 @@ function ruleLabel(r: IpRule): string {
   return r.text.replace(/\s+/g, ' ').trim();
 }
 
-function describeRoute(r: Route, tables: RoutingConfig['tables']): string {
+/** One route as `ip route` prints it (type, destination, next hops, src). */
+export function describeRoute(r: Route, tables?: RoutingConfig['tables']): string {
   const parts: string[] = [];
   if (r.type !== 'unicast') parts.push(r.type);
   parts.push(formatInetPrefix(r.dst));

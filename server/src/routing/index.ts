@@ -21,6 +21,13 @@
 //   ipsetContains(set, packet, dirs, sets?)
 //                                `-m set --match-set NAME src,dst` membership → true | false | undefined (unknown)
 //   isLocalAddress(cfg, addr)    does the host own the address (`addrtype LOCAL`, INPUT vs FORWARD)?
+//   markRoute(cfg, write)        where the bits a MARK writes send packets, for hover: readers (each ip rule
+//                                with fwmark and its verdict), path, target table and route, caveats, and
+//                                summary "bit 0x100 → ip rule 101 → table 101 → default via 192.168.127.2 dev istioout"
+//   markWritesFromRuleset(rs)    the MARK / CONNMARK --restore-mark / nft `meta mark set` writes of a ruleset
+//   writesForRule(rule, writes)  the writes that can satisfy an ip rule's fwmark (definition ip rule → MARK)
+//   routingFindings(cfg, writes?) diagnostics on the ip rules: fwmark-never-set, lookup-empty-table,
+//                                goto-missing-priority (ranges in the ip-rule source)
 //
 // Every parser is fault tolerant (a bad line gets a diagnostic with its range, the rest is kept) and
 // never throws; routeDecision never throws either (internal errors come back as outcome 'unknown').
@@ -31,6 +38,7 @@ export { parseIpsets } from '../syntax/ipset-parser';
 export { loadNodeProfile, findNodeProfileRef, type NodeProfile, type ProfileSource, type ReadFile } from '../model/node-profile';
 export { routeDecision, type RouteDecision, type RouteQuery, type RuleStep, type NexthopChoice, type RouteErrorKind, type StepOutcome } from './decision';
 export { ipsetContains, type IpsetQuery, type SetDir } from './ipset-match';
+export { markRoute, markWritesFromRuleset, writesForRule, routingFindings, ruleVerdict, type MarkWrite, type MarkRoute, type MarkReader, type Verdict } from './mark-routing';
 export type { RoutingConfig, IpRule, Route, Interface, IfAddress, RtTables, InetFamily } from '../model/routing';
 export type { Ipset, IpsetMember } from '../model/ipset';
 

@@ -1,0 +1,211 @@
+// Where a mark sends packets, for the editor: what the bits a MARK target writes make of each `ip rule`
+// that reads them, and the table and route they lead to ("bit 0x100 → ip rule 101 → table 101 →
+// default via 192.168.127.2 dev istioout"); which MARK writes can satisfy an `ip rule fwmark`; and
+// findings on the rules themselves (fwmark bits no rule sets, lookups of empty tables, gotos to a
+// priority that does not exist). Pure functions over the routing model and the ruleset model.
+import { FULL, hex, u32 } from '../knowledge/marks';
+import { tableLabel, type InetFamily, type IpRule, type Route, type RoutingConfig } from '../model/routing';
+import type { Diagnostic, Range, Ruleset } from '../model/ruleset';
+import { describeRoute } from './decision';
+import { prepare } from './prepare';
+
+/** Bits a MARK-like statement leaves in the packet mark: the bits of `mask` become `value & mask`.
+ *  `any`: the bits of `mask` are copied from elsewhere (a ct mark), so any of them may be set. */
+export interface MarkWrite {
+  value: number;
+  mask: number;
+  any?: boolean;
+  /** Where the write is (the target or statement), for navigation. */
+  range?: Range;
+  text?: string;
+}
+
+export type Verdict = 'matches' | 'no' | 'depends';
+
+export interface MarkReader {
+  rule: IpRule;
+  verdict: Verdict;
+  why: string;
+}
+
+export interface MarkRoute {
+  bits: MarkWrite;
+  /** Every `ip rule` with a fwmark selector, with what these bits make of it, in priority order. */
+  readers: MarkReader[];
+  /** The rules the bits pass through and the one that decides (goto hops, then the lookup). */
+  path: IpRule[];
+  target?: { rule: IpRule; table?: number; tableName?: string; routes: Route[]; headline?: Route };
+  /** Rules before the target that may catch the packet first (their outcome depends on the packet). */
+  caveats: string[];
+  /** "bit 0x100 → ip rule 101 → table 101 → default via 192.168.127.2 dev istioout". */
+  summary: string;
+}
+
+function and3(a: Verdict, b: Verdict): Verdict {
+  if (a === 'no' || b === 'no') return 'no';
+  return a === 'matches' && b === 'matches' ? 'matches' : 'depends';
+}
+
+function fwmarkVerdict(r: IpRule, w: MarkWrite): Verdict {
+  if (!r.fwmark) return 'matches';
+  const { value, mask } = r.fwmark;
+  if (w.any) {
+    // Bits copied from elsewhere: only bits outside `w.mask` that the rule needs set could rule it out,
+    // and those are unknown too.
+    return 'depends';
+  }
+  const known = u32(w.mask);
+  const kv = u32(w.value & w.mask);
+  if (u32(kv & mask & known) !== u32(value & known & mask)) return 'no';
+  return u32(mask & ~known) === 0 ? 'matches' : 'depends';
+}
+
+function hasOtherSelectors(r: IpRule): boolean {
+  return !!(r.from || r.to || r.iif || r.oif || r.tos || r.ipproto !== undefined || r.sport || r.dport || r.uidrange || r.l3mdev || r.tunId);
+}
+
+/** What bits `w` make of rule `r` as a whole (the other selectors depend on the packet). */
+export function ruleVerdict(r: IpRule, w: MarkWrite): { verdict: Verdict; why: string } {
+  const fw = fwmarkVerdict(r, w);
+  const inner = and3(fw, hasOtherSelectors(r) ? 'depends' : 'matches');
+  const verdict: Verdict = !r.not ? inner : inner === 'matches' ? 'no' : inner === 'no' ? 'matches' : 'depends';
+  const why = fw === 'depends' && r.fwmark
+    ? `fwmark ${r.fwmark.text} reads bits ${hex(r.fwmark.mask & ~(w.any ? 0 : w.mask))} this write does not set`
+    : fw === 'no' ? `fwmark ${r.fwmark!.text} does not match` : hasOtherSelectors(r) ? 'its other selectors depend on the packet' : r.fwmark ? `fwmark ${r.fwmark.text} matches` : 'matches every packet';
+  return { verdict, why };
+}
+
+function bitsLabel(w: MarkWrite): string {
+  const v = u32(w.value & w.mask);
+  if (!w.any && w.mask === FULL) return `mark ${hex(v)}`;
+  if (!w.any && v !== 0 && (v & (v - 1)) === 0 && w.mask === v) return `bit ${hex(v)}`;
+  return w.any ? `mark bits ${hex(w.mask)} (copied)` : `mark ${hex(v)}/${hex(w.mask)}`;
+}
+
+function routeText(r: Route): string {
+  const t = describeRoute(r);
+  return r.nexthops.length === 1 && r.nexthops[0].onlink ? `${t} onlink` : t;
+}
+
+/** Where packets carrying the bits of `w` are routed by the policy rules. */
+export function markRoute(cfg: RoutingConfig, w: MarkWrite, family: InetFamily = 'ip'): MarkRoute {
+  const p = prepare(cfg);
+  const rules = p.rules.get(family) ?? [];
+  const readers: MarkReader[] = [];
+  for (const r of rules) if (r.fwmark) readers.push({ rule: r, ...ruleVerdict(r, w) });
+  const path: IpRule[] = [];
+  const caveats: string[] = [];
+  let target: MarkRoute['target'];
+  const parts = [bitsLabel(w)];
+  for (let i = 0; i < rules.length && !target; i++) {
+    const r = rules[i];
+    const { verdict, why } = ruleVerdict(r, w);
+    if (verdict === 'no') continue;
+    if (verdict === 'depends') { caveats.push(`ip rule ${r.priority} may match first: ${why}`); continue; }
+    if (r.action === 'lookup' && r.priority === 0 && !r.fwmark && r.table === 255) continue; // every packet's local lookup
+    if (r.action === 'nop') continue;
+    if (r.action === 'goto') {
+      const t = rules.findIndex((x) => x.priority === r.gotoTarget);
+      path.push(r);
+      if (t <= i) { caveats.push(`ip rule ${r.priority}: no rule with priority ${r.gotoTarget}, the goto is skipped`); continue; }
+      parts.push(`ip rule ${r.priority} goto ${r.gotoTarget}`);
+      i = t - 1;
+      continue;
+    }
+    path.push(r);
+    if (r.action === 'lookup') {
+      const routes = r.table === undefined ? [] : p.tables.get(`${family}/${r.table}`) ?? [];
+      const headline = routes.find((x) => x.dst.len === 0) ?? (routes.length === 1 ? routes[0] : undefined);
+      const tableName = r.table === undefined ? r.tableText : tableLabel(r.table, cfg.tables);
+      target = { rule: r, table: r.table, tableName, routes, headline };
+      parts.push(`ip rule ${r.priority}`, `table ${tableName}`);
+      if (headline) parts.push(routeText(headline));
+      else parts.push(routes.length ? `${routes.length} routes` : 'no routes (the lookup falls through)');
+    } else {
+      target = { rule: r, routes: [] };
+      parts.push(`ip rule ${r.priority}`, r.action);
+    }
+  }
+  if (!target) parts.push('no ip rule decides on these bits alone');
+  return { bits: w, readers, path, target, caveats, summary: parts.join(' → ') };
+}
+
+/** The writes whose bits can make `rule`'s fwmark selector true (for "go to definition" from ip rule to MARK). */
+export function writesForRule(rule: IpRule, writes: MarkWrite[]): MarkWrite[] {
+  if (!rule.fwmark) return [];
+  return writes.filter((w) => fwmarkVerdict({ ...rule, not: false }, w) !== 'no' && (w.any ? (w.mask & rule.fwmark!.mask) !== 0 : (w.mask & rule.fwmark!.mask) !== 0));
+}
+
+export type RoutingFindingCode = 'fwmark-never-set' | 'lookup-empty-table' | 'goto-missing-priority';
+
+/**
+ * Findings on the policy rules: a fwmark whose bits no write in the ruleset sets (only with `writes`),
+ * a `lookup` of a table without routes, a `goto` to a priority no rule has. Ranges are in the
+ * ip-rule source the rules were parsed from.
+ */
+export function routingFindings(cfg: RoutingConfig, writes?: MarkWrite[]): Diagnostic[] {
+  const p = prepare(cfg);
+  const out: Diagnostic[] = [];
+  const settable = writes ? writes.reduce((acc, w) => u32(acc | (w.any ? w.mask : (w.value & w.mask) | (w.value & ~w.mask))), 0) : FULL;
+  for (const [family, rules] of p.rules) {
+    if (!cfg.rules.some((r) => r.family === family)) continue;
+    const prios = new Set(rules.map((r) => r.priority));
+    for (const r of rules) {
+      if (r.action === 'goto' && r.gotoTarget !== undefined && !prios.has(r.gotoTarget)) {
+        out.push({ range: r.tableRange ?? r.range, severity: 'warning', code: 'goto-missing-priority', message: `no ip rule has priority ${r.gotoTarget}: this goto is skipped` });
+      }
+      if (r.action === 'lookup' && r.table !== undefined && r.table !== 253 && cfg.routes.length && !p.index.has(`${family}/${r.table}`)) {
+        out.push({ range: r.tableRange ?? r.range, severity: 'warning', code: 'lookup-empty-table', message: `table ${tableLabel(r.table, cfg.tables)} has no routes: the lookup always falls through` });
+      }
+      if (writes && r.fwmark && !r.not) {
+        const missing = u32(r.fwmark.value & r.fwmark.mask & ~settable);
+        if (missing) {
+          out.push({ range: r.fwmark.range, severity: 'warning', code: 'fwmark-never-set', message: `no rule in the ruleset sets mark bit(s) ${hex(missing)}: ip rule ${r.priority} never matches` });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function num(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = /^0x[0-9a-f]+$/i.test(text) ? parseInt(text, 16) : /^\d+$/.test(text) ? Number(text) : undefined;
+  return n !== undefined && n <= FULL ? n : undefined;
+}
+
+/**
+ * The packet-mark writes of a ruleset: iptables MARK (every form iptables-save prints), CONNMARK
+ * --restore-mark (bits copied from the ct mark), nft `meta mark set` (a constant, or anything else
+ * as "any bit"). Used by routingFindings and writesForRule.
+ */
+export function markWritesFromRuleset(rs: Ruleset): MarkWrite[] {
+  const out: MarkWrite[] = [];
+  for (const t of rs.tables) for (const c of t.chains) for (const r of c.rules) for (const a of r.actions) {
+    const opt = (name: string) => a.options.find((o) => o.name === name);
+    const markVal = (name: string) => {
+      const v = opt(name)?.values[0];
+      if (!v) return undefined;
+      if (v.kind === 'mark') return { value: v.value, mask: v.hasMask ? v.mask : FULL };
+      const [x, m] = v.text.split('/');
+      const value = num(x), mask = m === undefined ? FULL : num(m);
+      return value === undefined || mask === undefined ? undefined : { value, mask };
+    };
+    if (a.name === 'MARK') {
+      const x = markVal('set-xmark');
+      const s = markVal('set-mark');
+      const or = markVal('or-mark'), and = markVal('and-mark'), xor = markVal('xor-mark');
+      const w = x ?? (s && { value: s.value, mask: u32(s.mask | s.value) }) ?? (or && { value: or.value, mask: or.value }) ?? (and && { value: 0, mask: u32(~and.value) }) ?? (xor && { value: xor.value, mask: 0 });
+      out.push(w ? { ...w, range: a.range } : { value: 0, mask: FULL, any: true, range: a.range });
+    } else if (a.name === 'CONNMARK' && opt('restore-mark')) {
+      const mask = markVal('mask')?.value;
+      const nf = markVal('nfmask')?.value ?? mask ?? FULL, ct = markVal('ctmask')?.value ?? mask ?? FULL;
+      out.push({ value: 0, mask: u32(nf & ct), any: true, range: a.range });
+    } else if (a.name === 'mark-set') {
+      const v = num(opt('value')?.values[0]?.text);
+      out.push(v !== undefined ? { value: v, mask: FULL, range: a.range, text: a.text } : { value: 0, mask: FULL, any: true, range: a.range, text: a.text });
+    }
+  }
+  return out;
+}
+
