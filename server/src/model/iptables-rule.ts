@@ -167,7 +167,7 @@ class RuleBuilder {
   counters: BuiltRule['counters'];
   comment: string | undefined;
 
-  build(items: RuleItem[], ctx: RuleContext): BuiltRule {
+  build(items: RuleItem[], ctx: RuleContext, start: number): BuiltRule {
     this.items = items;
     this.ctx = ctx;
     this.family = ctx.family;
@@ -188,7 +188,7 @@ class RuleBuilder {
     let pendingBang: RuleItem | undefined;
 
     const n = items.length;
-    let i = 0;
+    let i = start;
     while (i < n) {
       const it = items[i];
       if (it.kind === 'bang') {
@@ -635,9 +635,10 @@ function describe(spec: ExtensionSpec): string {
 
 const builder = new RuleBuilder();
 
-/** Matches, target, comment and diagnostics of one rule: `items` are the rule's words after `-A CHAIN`. */
-export function buildRule(items: RuleItem[], ctx: RuleContext): BuiltRule {
-  return builder.build(items, ctx);
+/** Matches, target, comment and diagnostics of one rule: `items` from `start` on are the rule's words
+ *  after `-A CHAIN`. */
+export function buildRule(items: RuleItem[], ctx: RuleContext, start = 0): BuiltRule {
+  return builder.build(items, ctx, start);
 }
 
 /** A value anonymized before publishing: "XX:XX:XX:XX:XX:XX", "x.x.x.x", "***". */
