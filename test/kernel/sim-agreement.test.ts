@@ -1,6 +1,7 @@
 // The packet walk against the kernel: rulesets loaded into a scratch namespace, packets sent into it,
 // `nft monitor trace` and `conntrack -L` compared with the simulator's trace, step by step.
-// NFLENS_SIM_RULESETS sets the number of generated rulesets (default 250; the issue's target is 1000).
+// NFLENS_SIM_RULESETS / NFLENS_SIM_NFT_RULESETS set the number of generated iptables / nft rulesets
+// (defaults 700 + 300: the issue asks for 1000); NFLENS_SIM_SEED the first seed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { walk } from '../../server/src/sim/walk';
 import { KernelRig, type SendSpec } from '../sim/kernel-harness';
 import { compare, type Comparison } from '../sim/kernel-compare';
 import { generate, type GenPacket } from '../sim/ruleset-gen';
+import { generateNft } from '../sim/nft-gen';
 
 const avail = kernelAvailable();
 const root = join(import.meta.dirname, '../..');
@@ -24,8 +26,8 @@ const nextPort = () => (port = port >= 60000 ? 20000 : port + 1);
 interface Tally { rulesets: number; refused: number; packets: number; agree: number; disagree: number; unknownSteps: number; steps: number }
 
 /** Loads one ruleset, sends its packets, compares. Returns the disagreements, printed in full. */
-async function runCase(rig: KernelRig, name: string, text: string, packets: GenPacket[], tally: Tally, failures: string[]): Promise<void> {
-  const loaded = rig.load(text, packets.flatMap((p) => (p.ct ? [p.ct] : [])));
+async function runCase(rig: KernelRig, name: string, text: string, packets: GenPacket[], tally: Tally, failures: string[], kind: 'iptables' | 'nft' = 'iptables'): Promise<void> {
+  const loaded = rig.load(text, packets.flatMap((p) => (p.ct ? [p.ct] : [])), kind);
   if (!loaded.ok) {
     tally.refused++;
     failures.push(`${name}: the kernel refused the ruleset (${loaded.error.trim()})\n${text}`);
@@ -110,7 +112,7 @@ test('kernel agreement: the ztunnel seed rules and generated rulesets', { skip: 
   try {
     await runCase(rig, 'ztunnel seed', ztunnelForRig(), ztPackets(), tally, failures);
     const zt = { ...tally };
-    const n = Number(process.env.NFLENS_SIM_RULESETS ?? 250);
+    const n = Number(process.env.NFLENS_SIM_RULESETS ?? 700);
     const base = Number(process.env.NFLENS_SIM_SEED ?? 1);
     for (let i = 0; i < n; i++) {
       const g = generate(base + i, nextIpId, nextPort);
@@ -128,4 +130,60 @@ test('kernel agreement: the ztunnel seed rules and generated rulesets', { skip: 
   assert.equal(failures.length, 0, `${failures.length} disagreement(s) or refused rulesets; first ones printed above`);
   assert.equal(tally.unknownSteps, 0, 'generated rulesets hold only decidable matches');
   assert.ok(tally.packets >= 9, 'packets were compared');
+});
+
+/** The multi-wan seed with this rig's names: wan1 is vb (in), wan2 is d0 (the forwarding uplink). */
+function multiWanForRig(): string {
+  return readFileSync(join(root, 'examples/multi-wan.nft'), 'utf8').replaceAll('"wan1"', '"vb"').replaceAll('"wan2"', '"d0"')
+    // nft 1.0.6 here wants the counters without values and a newline before "}".
+    .replace(/counter packets \d+ bytes \d+/g, 'counter');
+}
+
+function multiWanPackets(): GenPacket[] {
+  const out: GenPacket[] = [];
+  const add = (send: Omit<SendSpec, 'ipid' | 'sport'>, line: (sp: number) => string, ct?: (sp: number) => GenPacket['ct']) => {
+    const sport = nextPort();
+    out.push({ send: { ...send, sport, ipid: nextIpId() } as SendSpec, line: line(sport), ct: ct?.(sport) });
+  };
+  // A new connection forwarded out of wan2 (d0): ct mark 3 in postrouting.
+  add({ from: 'A', iif: 'vb', src: '10.9.0.1', dst: '10.9.1.5', proto: 'tcp', dport: 443, flags: ['SYN'] }, (sp) => `tcp 10.9.0.1:${sp} -> 10.9.1.5:443 iif vb ${HOST}`);
+  // Then an established packet on a connection marked 3: prerouting restores mark 3.
+  add({ from: 'A', iif: 'vb', src: '10.9.0.1', dst: '10.9.1.5', proto: 'tcp', dport: 443, flags: ['ACK'] },
+    (sp) => `tcp 10.9.0.1:${sp} -> 10.9.1.5:443 iif vb ct established reply ctmark 0x3 ${HOST}`,
+    (sp) => ({ proto: 'tcp', src: '10.9.1.5', dst: '10.9.0.1', sport: 443, dport: sp, mark: 3 }));
+  // A new connection to this host from wan1 (vb): ct mark 2 in input.
+  add({ from: 'A', iif: 'vb', src: '10.9.0.1', dst: '10.9.0.2', proto: 'udp', dport: 53 }, (sp) => `udp 10.9.0.1:${sp} -> 10.9.0.2:53 iif vb ${HOST}`);
+  // Sent by this host on an established connection: output restores the mark.
+  add({ from: 'B', src: '10.9.0.2', dst: '10.9.0.1', proto: 'udp', dport: 5000 },
+    (sp) => `udp 10.9.0.2:${sp} -> 10.9.0.1:5000 local ct established ctmark 0x2 ${HOST}`,
+    (sp) => ({ proto: 'udp', src: '10.9.0.2', dst: '10.9.0.1', sport: sp, dport: 5000, mark: 2 }));
+  return out;
+}
+
+test('kernel agreement: the multi-wan seed and generated nftables rulesets', { skip: avail.ok ? false : `kernel tests skipped: ${avail.reason}` }, async () => {
+  const rig = new KernelRig();
+  const tally: Tally = { rulesets: 0, refused: 0, packets: 0, agree: 0, disagree: 0, unknownSteps: 0, steps: 0 };
+  const failures: string[] = [];
+  const t0 = Date.now();
+  try {
+    await runCase(rig, 'multi-wan seed', multiWanForRig(), multiWanPackets(), tally, failures, 'nft');
+    const mw = { ...tally };
+    const n = Number(process.env.NFLENS_SIM_NFT_RULESETS ?? 300);
+    const base = Number(process.env.NFLENS_SIM_SEED ?? 1);
+    for (let i = 0; i < n; i++) {
+      const g = generateNft(base + i, nextIpId, nextPort);
+      await runCase(rig, `generated nft seed ${g.seed}`, g.text, g.packets, tally, failures, 'nft');
+      if (failures.length > 20) break;
+    }
+    const secs = ((Date.now() - t0) / 1000).toFixed(1);
+    console.log(`sim kernel agreement (nft): multi-wan ${mw.agree}/${mw.packets} packets; all: ${tally.rulesets} rulesets loaded (${tally.refused} refused), ` +
+      `${tally.packets} packets, ${tally.agree} agree, ${tally.disagree} disagree, ${tally.steps} simulator steps, ${tally.unknownSteps} unknown steps, ` +
+      `${rig.timeouts} trace waits timed out, ${secs} s`);
+  } finally {
+    rig.close();
+  }
+  if (failures.length) console.log(failures.slice(0, 10).join('\n\n'));
+  assert.equal(failures.length, 0, `${failures.length} disagreement(s) or refused rulesets; first ones printed above`);
+  assert.equal(tally.unknownSteps, 0, 'generated rulesets hold only decidable matches');
+  assert.ok(tally.packets >= 4, 'packets were compared');
 });

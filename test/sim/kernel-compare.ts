@@ -14,16 +14,21 @@ export interface Comparison {
   kernel: string[];
 }
 
-function simVerdict(rs: Ruleset, table: string, chain: string, index: number): string {
+function simVerdict(rs: Ruleset, table: string, chain: string, index: number, note?: string): string {
   const rule = rs.tables.find((t) => t.name === table)?.chains.find((c) => c.name === chain)?.rules[index];
   const a = rule?.actions[rule.actions.length - 1];
   if (!a) return 'continue';
+  if (a.name === 'vmap') {
+    const v = /vmap: .* -> (\w+)(?: (\S+))?/.exec(note ?? '');
+    return v ? (v[2] ? `${v[1]} ${v[2]}` : v[1]) : 'continue';
+  }
   if (a.kind === 'jump' && a.chain && rs.tables.find((t) => t.name === table)?.chains.some((c) => c.name === a.chain)) return `jump ${a.chain}`;
   if (a.kind === 'goto') return `goto ${a.chain}`;
   switch (a.name.toUpperCase()) {
     case 'RETURN': return 'return';
     case 'ACCEPT': case 'DNAT': case 'SNAT': case 'MASQUERADE': case 'REDIRECT': return 'accept';
     case 'DROP': case 'REJECT': return 'drop';
+    case 'JUMP': case 'GOTO': return `${a.name.toLowerCase()} ${a.chain}`;
   }
   return 'continue';
 }
@@ -32,7 +37,7 @@ export function simSequence(rs: Ruleset, r: WalkResult): string[] {
   const out: string[] = [];
   for (const s of r.steps) {
     if (s.kind === 'policy') out.push(`${s.table} ${s.chain} policy ${s.action.replace('policy ', '').toLowerCase()}`);
-    else if (s.kind === 'rule' && (s.result === 'match' || s.assumed === 'match')) out.push(`${s.table} ${s.chain} #${s.ruleIndex} ${simVerdict(rs, s.table, s.chain, s.ruleIndex!)}`);
+    else if (s.kind === 'rule' && (s.result === 'match' || s.assumed === 'match')) out.push(`${s.table} ${s.chain} #${s.ruleIndex} ${simVerdict(rs, s.table, s.chain, s.ruleIndex!, s.note)}`);
   }
   return out;
 }

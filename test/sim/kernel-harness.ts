@@ -18,9 +18,12 @@ export function hostFor(iif: string | undefined): string {
   return [...first, ...Object.values(B_ADDRS).filter((x) => !first.includes(x))].join(',');
 }
 
+// The \`ct state\` rule keeps conntrack on in B whatever the ruleset under test uses (the kernel only
+// tracks connections in a namespace once something asks for conntrack; the walk assumes it is on).
 const TRACE_TABLE = `table ip nfltrace {
   chain pre {
     type filter hook prerouting priority -350; policy accept;
+    ct state invalid counter
     meta nftrace set 1
   }
   chain out {
@@ -144,7 +147,7 @@ export class KernelRig {
 
   /** Replaces B's whole ruleset: `text` through iptables-restore, then the trace table, then the
    *  conntrack entries given; one shell round trip. Returns the rule handles (table -> chain -> handles). */
-  load(text: string, entries: { proto: string; src: string; dst: string; sport: number; dport: number; mark: number }[] = []):
+  load(text: string, entries: { proto: string; src: string; dst: string; sport: number; dport: number; mark: number }[] = [], kind: 'iptables' | 'nft' = 'iptables'):
     { ok: true; handles: Map<string, Map<string, number[]>> } | { ok: false; error: string } {
     const rules = join(this.dir, 'rules'), trace = join(this.dir, 'trace.nft');
     writeFileSync(rules, text);
@@ -152,13 +155,13 @@ export class KernelRig {
     const ct = entries.map((e) => conntrackInsertArgs(e, e.mark).join(' ')).join(' >/dev/null 2>&1 && ');
     const script = [
       'nft flush ruleset; conntrack -F >/dev/null 2>&1',
-      `iptables-restore < ${rules} || exit 3`,
+      kind === 'nft' ? `nft -f ${rules} || exit 3` : `iptables-restore < ${rules} || exit 3`,
       `nft -f ${trace} || exit 4`,
       ct ? `{ ${ct} >/dev/null 2>&1; } || exit 5` : ':',
       'nft -a list ruleset',
     ].join('\n');
     const r = this.b.run(['sh', '-c', script]);
-    if (r.status !== 0) return { ok: false, error: `${r.status === 3 ? 'iptables-restore' : r.status === 5 ? 'conntrack -I' : 'load'}: ${r.stderr}` };
+    if (r.status !== 0) return { ok: false, error: `${r.status === 3 ? (kind === 'nft' ? 'nft -f' : 'iptables-restore') : r.status === 5 ? 'conntrack -I' : 'load'}: ${r.stderr}` };
     return { ok: true, handles: parseHandles(r.stdout) };
   }
 
@@ -242,7 +245,7 @@ export function parseHandles(text: string): Map<string, Map<string, number[]>> {
   const out = new Map<string, Map<string, number[]>>();
   let table: Map<string, number[]> | undefined, chain: number[] | undefined;
   for (const line of text.split('\n')) {
-    const t = /^table ip (\S+) \{/.exec(line);
+    const t = /^table (?:ip|ip6|inet) (\S+) \{/.exec(line);
     if (t) { table = new Map(); out.set(t[1], table); continue; }
     const c = /^\tchain (\S+) \{/.exec(line);
     if (c && table) { chain = []; table.set(c[1], chain); continue; }
@@ -256,7 +259,7 @@ export function parseTrace(text: string): Map<number, PacketTrace> {
   const owner = new Map<string, number>();
   const out = new Map<number, PacketTrace>();
   for (const line of text.split('\n')) {
-    const m = /^trace id (\w+) ip (\S+) (\S+) (.*)$/.exec(line);
+    const m = /^trace id (\w+) (?:ip|ip6|inet) (\S+) (\S+) (.*)$/.exec(line);
     if (!m) continue;
     const [, id, table, chain, rest] = m;
     if (rest.startsWith('packet:')) {

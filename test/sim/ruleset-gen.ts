@@ -70,7 +70,7 @@ export function generate(seed: number, nextIpId: () => number, nextPort: () => n
     out.push('COMMIT');
   }
   const packets: GenPacket[] = [];
-  for (let i = 0; i < packetsPer; i++) packets.push(packet());
+  for (let i = 0; i < packetsPer; i++) packets.push(randomPacket(r, nextIpId, nextPort));
   return { seed, text: out.join('\n') + '\n', packets };
 
   function matches(hook: Hook): string {
@@ -147,52 +147,55 @@ export function generate(seed: number, nextIpId: () => number, nextPort: () => n
     void builtin;
     return `${m} ${t}`.trim().replace(/\s+/g, ' ');
   }
+}
 
-  function packet(): GenPacket {
-    const proto = pick(['tcp', 'udp'] as const);
-    const sport = nextPort();
-    const dport = pick([80, 53, 22, 443, 5000, 6081, 8080]);
-    const ipid = nextIpId();
-    const kind = Math.floor(r() * 7);
-    const flags = proto === 'tcp' ? ['SYN'] : undefined;
-    const ackFlags = proto === 'tcp' ? ['ACK'] : undefined;
-    const host = 'host 10.9.0.2/24@vb,10.9.2.2/24@wb,10.9.1.1/24@d0';
-    const hostW = 'host 10.9.2.2/24@wb,10.9.0.2/24@vb,10.9.1.1/24@d0';
-    const mark = pick([0, ...MARKS]);
-    switch (kind) {
-      case 0: { // to this host via vb (sometimes a foreign source)
-        const src = chance(0.3) ? '10.9.0.7' : '10.9.0.1';
-        return { send: { from: 'A', iif: 'vb', src, dst: '10.9.0.2', proto, sport, dport, flags, ipid }, line: `${proto} ${src}:${sport} -> 10.9.0.2:${dport} iif vb ${host}` };
-      }
-      case 1: // to this host via wb
-        return { send: { from: 'A', iif: 'wb', src: '10.9.2.1', dst: '10.9.2.2', proto, sport, dport, flags, ipid }, line: `${proto} 10.9.2.1:${sport} -> 10.9.2.2:${dport} iif wb ${hostW}` };
-      case 2: { // forwarded, new
-        const iif = chance(0.5) ? 'vb' : 'wb';
-        const src = iif === 'vb' ? '10.9.0.1' : '10.9.2.1';
-        return { send: { from: 'A', iif, src, dst: '10.9.1.5', proto, sport, dport, flags, ipid }, line: `${proto} ${src}:${sport} -> 10.9.1.5:${dport} iif ${iif} ${iif === 'vb' ? host : hostW}` };
-      }
-      case 3: // forwarded, established, original direction, ct mark set
-        return {
-          send: { from: 'A', iif: 'vb', src: '10.9.0.1', dst: '10.9.1.5', proto, sport, dport, flags: ackFlags, ipid },
-          line: `${proto} 10.9.0.1:${sport} -> 10.9.1.5:${dport} iif vb ct established ctmark ${hex(mark)} ${host}`,
-          ct: { proto, src: '10.9.0.1', dst: '10.9.1.5', sport, dport, mark },
-        };
-      case 4: // forwarded, established, reply direction
-        return {
-          send: { from: 'A', iif: 'vb', src: '10.9.0.1', dst: '10.9.1.5', proto, sport, dport, flags: ackFlags, ipid },
-          line: `${proto} 10.9.0.1:${sport} -> 10.9.1.5:${dport} iif vb ct established reply ctmark ${hex(mark)} ${host}`,
-          ct: { proto, src: '10.9.1.5', dst: '10.9.0.1', sport: dport, dport: sport, mark },
-        };
-      case 5: // to this host, established
-        return {
-          send: { from: 'A', iif: 'vb', src: '10.9.0.1', dst: '10.9.0.2', proto, sport, dport, flags: ackFlags, ipid },
-          line: `${proto} 10.9.0.1:${sport} -> 10.9.0.2:${dport} iif vb ct established ctmark ${hex(mark)} ${host}`,
-          ct: { proto, src: '10.9.0.1', dst: '10.9.0.2', sport, dport, mark },
-        };
-      default: { // sent by this host
-        const dst = chance(0.6) ? '10.9.0.1' : '10.9.1.5';
-        return { send: { from: 'B', src: '10.9.0.2', dst, proto, sport, dport, flags, ipid }, line: `${proto} 10.9.0.2:${sport} -> ${dst}:${dport} local ${host}` };
-      }
+/** One packet of the kinds the rig can send: to this host, forwarded, established (either direction), local. */
+export function randomPacket(r: () => number, nextIpId: () => number, nextPort: () => number): GenPacket {
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
+const chance = (p: number) => r() < p;
+  const proto = pick(['tcp', 'udp'] as const);
+  const sport = nextPort();
+  const dport = pick([80, 53, 22, 443, 5000, 6081, 8080]);
+  const ipid = nextIpId();
+  const kind = Math.floor(r() * 7);
+  const flags = proto === 'tcp' ? ['SYN'] : undefined;
+  const ackFlags = proto === 'tcp' ? ['ACK'] : undefined;
+  const host = 'host 10.9.0.2/24@vb,10.9.2.2/24@wb,10.9.1.1/24@d0';
+  const hostW = 'host 10.9.2.2/24@wb,10.9.0.2/24@vb,10.9.1.1/24@d0';
+  const mark = pick([0, ...MARKS]);
+  switch (kind) {
+    case 0: { // to this host via vb (sometimes a foreign source)
+      const src = chance(0.3) ? '10.9.0.7' : '10.9.0.1';
+      return { send: { from: 'A', iif: 'vb', src, dst: '10.9.0.2', proto, sport, dport, flags, ipid }, line: `${proto} ${src}:${sport} -> 10.9.0.2:${dport} iif vb ${host}` };
+    }
+    case 1: // to this host via wb
+      return { send: { from: 'A', iif: 'wb', src: '10.9.2.1', dst: '10.9.2.2', proto, sport, dport, flags, ipid }, line: `${proto} 10.9.2.1:${sport} -> 10.9.2.2:${dport} iif wb ${hostW}` };
+    case 2: { // forwarded, new
+      const iif = chance(0.5) ? 'vb' : 'wb';
+      const src = iif === 'vb' ? '10.9.0.1' : '10.9.2.1';
+      return { send: { from: 'A', iif, src, dst: '10.9.1.5', proto, sport, dport, flags, ipid }, line: `${proto} ${src}:${sport} -> 10.9.1.5:${dport} iif ${iif} ${iif === 'vb' ? host : hostW}` };
+    }
+    case 3: // forwarded, established, original direction, ct mark set
+      return {
+        send: { from: 'A', iif: 'vb', src: '10.9.0.1', dst: '10.9.1.5', proto, sport, dport, flags: ackFlags, ipid },
+        line: `${proto} 10.9.0.1:${sport} -> 10.9.1.5:${dport} iif vb ct established ctmark ${hex(mark)} ${host}`,
+        ct: { proto, src: '10.9.0.1', dst: '10.9.1.5', sport, dport, mark },
+      };
+    case 4: // forwarded, established, reply direction
+      return {
+        send: { from: 'A', iif: 'vb', src: '10.9.0.1', dst: '10.9.1.5', proto, sport, dport, flags: ackFlags, ipid },
+        line: `${proto} 10.9.0.1:${sport} -> 10.9.1.5:${dport} iif vb ct established reply ctmark ${hex(mark)} ${host}`,
+        ct: { proto, src: '10.9.1.5', dst: '10.9.0.1', sport: dport, dport: sport, mark },
+      };
+    case 5: // to this host, established
+      return {
+        send: { from: 'A', iif: 'vb', src: '10.9.0.1', dst: '10.9.0.2', proto, sport, dport, flags: ackFlags, ipid },
+        line: `${proto} 10.9.0.1:${sport} -> 10.9.0.2:${dport} iif vb ct established ctmark ${hex(mark)} ${host}`,
+        ct: { proto, src: '10.9.0.1', dst: '10.9.0.2', sport, dport, mark },
+      };
+    default: { // sent by this host
+      const dst = chance(0.6) ? '10.9.0.1' : '10.9.1.5';
+      return { send: { from: 'B', src: '10.9.0.2', dst, proto, sport, dport, flags, ipid }, line: `${proto} 10.9.0.2:${sport} -> ${dst}:${dport} local ${host}` };
     }
   }
 }

@@ -2,7 +2,7 @@
 // A rule matches when every option holds. One option that surely fails makes the rule a no match
 // (whatever else is unknown); otherwise one option that cannot be decided makes it unknown.
 import type { Match, Option, Rule, Table } from '../model/ruleset';
-import { evalNftMatch } from './nft-eval';
+import { evalNftMatch, vmapChoice } from './nft-eval';
 import { ipsetContains } from '../routing/ipset-match';
 import { markMatches } from '../knowledge/marks';
 import { addrEq, inCidr, inRange, isLoopback, isMulticast, lastOf, parseAddr, parseCidr, type Addr } from './addr';
@@ -362,8 +362,14 @@ export function evalRule(rule: Rule, p: WalkPacket, table?: Table): RuleEval {
       if (!holds) return { result: 'nomatch', failed: optionSource(o) };
     }
   }
-  // nft statements that act as matches (the rule stops when over the limit).
+  // nft statements that act as matches: a verdict map without an element for the packet breaks the
+  // rule (as a failed lookup does); limit/quota stop it when over.
   for (const a of rule.actions) {
+    if (a.kind === 'extension' && a.name === 'vmap' && !unknown) {
+      const e = vmapChoice(a, p, table);
+      if (e === undefined) return { result: 'nomatch', failed: `${a.vmap?.key} vmap: no element for this packet` };
+      if ('unknown' in e) unknown = e.unknown;
+    }
     if (a.kind === 'extension' && (a.name === 'limit' || a.name === 'quota' || a.name === 'meter')) unknown ??= `"${a.text ?? a.name}" depends on the packet rate or the bytes counted so far`;
   }
   return unknown ? { result: 'unknown', reason: unknown } : { result: 'match' };

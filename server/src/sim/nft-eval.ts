@@ -235,6 +235,22 @@ export function evalMarkExpr(text: string, p: WalkPacket): number | undefined {
   return v;
 }
 
+type VmapEntry = NonNullable<Action['vmap']>['entries'][number];
+
+/** The verdict map element the packet selects; undefined when none does (the rule then does not match). */
+export function vmapChoice(a: Action, p: WalkPacket, table: Table | undefined): VmapEntry | undefined | { unknown: string } {
+  const key = parseKey(a.vmap?.key ?? '');
+  if ('unknown' in key) return key;
+  for (const e of a.vmap?.entries ?? []) {
+    const its = items(e.key, undefined, table, p);
+    if (!Array.isArray(its)) return its;
+    const r = holds(key, its, p);
+    if (typeof r === 'object') return r;
+    if (r) return e;
+  }
+  return undefined;
+}
+
 export type NftEffect = TargetResult | { effect: 'jump' | 'goto'; chain: string; note?: string } | { effect: 'return' | 'verdict-continue'; note?: string };
 
 /** What one nft statement (an `extension` action of an nft rule) does. */
@@ -279,12 +295,10 @@ export function applyNftStatement(a: Action, p: WalkPacket, table: Table | undef
       return natRewrite(a.name.toUpperCase() as 'DNAT' | 'SNAT' | 'REDIRECT' | 'MASQUERADE', to, p);
     }
     case 'vmap': {
-      const key = parseKey(a.vmap?.key ?? '');
-      if ('unknown' in key) return { effect: 'unknown', reason: key.unknown };
-      for (const e of a.vmap?.entries ?? []) {
-        const r = holds(key, items(e.key, undefined, table, p) as string[], p);
-        if (typeof r === 'object') return { effect: 'unknown', reason: r.unknown };
-        if (!r) continue;
+      const e = vmapChoice(a, p, table);
+      if (e === undefined) return { effect: 'continue', note: 'vmap: no element matches' };
+      if ('unknown' in e) return { effect: 'unknown', reason: e.unknown };
+      {
         const note = `vmap: ${e.key} -> ${e.verdict}${e.chain ? ' ' + e.chain : ''}`;
         switch (e.verdict) {
           case 'accept': return { effect: 'accept', note };
@@ -296,7 +310,6 @@ export function applyNftStatement(a: Action, p: WalkPacket, table: Table | undef
         }
         return { effect: 'unknown', reason: `verdict "${e.verdict}"` };
       }
-      return { effect: 'continue', note: 'vmap: no element matches' };
     }
   }
   return { effect: 'unknown', reason: `nft statement "${text}" is not modelled` };

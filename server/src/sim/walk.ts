@@ -108,7 +108,9 @@ export function baseChains(rs: Ruleset, hook: Hook, family: 'ip' | 'ip6'): BaseC
       out.push({ table: t, chain: c, priority: c.priority ?? 0, nat: c.type === 'nat' || (rs.kind !== 'nft' && t.name === 'nat'), order: order++ });
     }
   }
-  return out.sort((a, b) => a.priority - b.priority || a.order - b.order);
+  // Equal priorities: the kernel puts a hook registered later before the earlier ones
+  // (nf_hook_entries_grow), and chains register in file order.
+  return out.sort((a, b) => a.priority - b.priority || b.order - a.order);
 }
 
 function actionText(a: Action): string {
