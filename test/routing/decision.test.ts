@@ -79,7 +79,7 @@ test('forwarding off: a routed arrival is "no route to host", local delivery sti
   assert.equal(routeDecision(c, { dst: '10.0.0.2', src: '10.0.0.2', iif: 'eth0' }).error, 'martian-source');
 });
 
-test('IPv6 output: rules and tables apply; an unreachable route is ENETUNREACH (not EHOSTUNREACH as for IPv4)', () => {
+test('IPv6 output: rules and tables apply; an unreachable route is EHOSTUNREACH as for IPv4 (seen with ip -6 route get)', () => {
   const c = cfg(
     '0:\tfrom all lookup local\n100:\tfrom all fwmark 0x1 lookup 10\n32766:\tfrom all lookup main\n',
     'default via fe80::1 dev eth0 proto ra metric 1024 pref medium\nunreachable 2001:db8:dead::/48 dev lo table 10 metric 1024 pref medium\n2001:db8::/32 via fe80::2 dev eth0 table 10 metric 1024 pref medium\n',
@@ -90,6 +90,6 @@ test('IPv6 output: rules and tables apply; an unreachable route is ENETUNREACH (
   const a = routeDecision(c, { dst: '2001:db8:5::1', mark: 1, uid: 0 });
   assert.deepEqual([a.tableName, a.gateway, a.dev], ['10', 'fe80::2', 'eth0']);
   assert.match(a.reason!, /IPv6 source/);
-  assert.equal(routeDecision(c, { dst: '2001:db8:dead::1', mark: 1, uid: 0 }).errno, 'ENETUNREACH');
+  assert.equal(routeDecision(c, { dst: '2001:db8:dead::1', mark: 1, uid: 0 }).errno, 'EHOSTUNREACH');
   assert.equal(routeDecision(c, { dst: '2606:4700::1', uid: 0 }).gateway, 'fe80::1');
 });

@@ -47,7 +47,7 @@ test('ip rule: command form, table names from rt_tables, priorities assigned lik
   assert.deepEqual(diagnostics, []);
   // The kernel's own rules come first (command lines add to them); the listing is in priority order.
   assert.deepEqual(r.map((x) => [x.family, x.priority, x.table]), [
-    ['ip', 0, 255], ['ip6', 0, 255], ['ip6', 7, 0x10], ['ip', 9, 254], ['ip', 10, 251], ['ip', 32766, 254], ['ip6', 32766, 254], ['ip', 32767, 253], ['ip6', 32767, 253],
+    ['ip', 0, 255], ['ip6', 0, 255], ['ip6', 7, 0x10], ['ip', 9, 254], ['ip', 10, 251], ['ip', 32766, 254], ['ip6', 32766, 254], ['ip', 32767, 253],
   ]);
 });
 

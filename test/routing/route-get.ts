@@ -37,7 +37,7 @@ export function parseRouteGet(text: string): KernelGet {
 }
 
 /** null when the kernel and the decision agree; otherwise why not. */
-export function compare(k: KernelGet, d: RouteDecision, q: { src?: string; iif?: string }): string | null {
+export function compare(k: KernelGet, d: RouteDecision, q: { src?: string; iif?: string }, compareSrc = true): string | null {
   if (d.outcome === 'unknown') return `ours unknown: ${d.reason}`;
   if (k.error) return d.outcome === 'error' && d.errno === k.error ? null : `kernel ${k.error}, ours ${d.outcome === 'error' ? d.errno : 'route'}`;
   if (d.outcome === 'error') return `kernel route, ours ${d.errno}`;
@@ -48,7 +48,7 @@ export function compare(k: KernelGet, d: RouteDecision, q: { src?: string; iif?:
   if (kTable !== ourTable) return `table: kernel ${kTable}, ours ${ourTable}`;
   const hop = d.nexthops.find((h) => (h.dev ?? 'lo') === k.dev && h.gateway === k.via);
   if (!hop) return `next hop: kernel ${k.via ? `via ${k.via} ` : ''}dev ${k.dev}, ours ${d.nexthops.map((h) => `${h.gateway ? `via ${h.gateway} ` : ''}dev ${h.dev}`).join(' | ')}`;
-  if (!q.iif) {
+  if (!q.iif && compareSrc) {
     const ourSrc = hop.src ?? d.src;
     // The kernel prints src only when it chose one (not when `from` fixed it).
     const kSrc = k.src ?? q.src;

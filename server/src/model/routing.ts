@@ -293,5 +293,6 @@ export function defaultIpRules(family: InetFamily = 'ip'): IpRule[] {
     range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
     text: `${priority}:\tfrom all lookup ${name}`,
   });
-  return [mk(0, 255, 'local'), mk(32766, 254, 'main'), mk(32767, 253, 'default')];
+  // IPv6 has no `lookup default` rule.
+  return family === 'ip' ? [mk(0, 255, 'local'), mk(32766, 254, 'main'), mk(32767, 253, 'default')] : [mk(0, 255, 'local'), mk(32766, 254, 'main')];
 }

@@ -252,8 +252,8 @@ function fibLookup(p: Prepared, f: Flow, path: 'input' | 'output', steps: RuleSt
         if (t.kind === 'miss') { steps?.push({ rule: r, outcome: 'miss', table: r.table, detail: `table ${tl}: no route` }); continue; }
         if (t.kind === 'throw') { steps?.push({ rule: r, outcome: 'throw', table: r.table, route: t.route, detail: `table ${tl}: throw ${formatInetPrefix(t.route.dst)}` }); continue; }
         if (t.kind === 'error') {
-          // An `unreachable` route is EHOSTUNREACH for IPv4 (fib_props) but ENETUNREACH for IPv6.
-          const error: RouteErrorKind = t.route.type === 'blackhole' || t.route.type === 'nat' ? 'blackhole' : t.route.type === 'prohibit' ? 'prohibit' : f.family === 'ip6' ? 'unreachable' : 'host-unreachable';
+          // An `unreachable` route is EHOSTUNREACH (IPv4 fib_props, IPv6 ip6_rt_type_to_error alike).
+          const error: RouteErrorKind = t.route.type === 'blackhole' || t.route.type === 'nat' ? 'blackhole' : t.route.type === 'prohibit' ? 'prohibit' : 'host-unreachable';
           steps?.push({ rule: r, outcome: 'error', table: r.table, route: t.route, detail: `table ${tl}: ${describeRoute(t.route, p.cfg.tables)}` });
           return { kind: 'error', rule: r, table: r.table, route: t.route, error, errno: ERRNO[error] };
         }
