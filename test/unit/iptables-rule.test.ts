@@ -211,6 +211,10 @@ test('comment and -c counters go to the rule', () => {
   assert.deepEqual(r.diagnostics, []);
   assert.equal(r.comment, 'a "quoted" note');
   assert.deepEqual(r.counters, { packets: 10, bytes: 2000 });
+  // -c is a rule-level flag, not a packet match.
+  assert.deepEqual(r.matches.map((m) => m.module), ['comment']);
+  assert.deepEqual(codes('-c 1 2 -c 3 4'), ['error:duplicate-option']);
+  assert.deepEqual(codes('-c 1 x'), ['error:bad-value']);
 });
 
 test('the same option name goes to the most recently loaded module', () => {

@@ -165,6 +165,7 @@ class RuleBuilder {
   protoNegated = false;
   protoRange: Range | undefined;
   counters: BuiltRule['counters'];
+  countersSeen = false;
   comment: string | undefined;
 
   build(items: RuleItem[], ctx: RuleContext, start: number): BuiltRule {
@@ -184,6 +185,7 @@ class RuleBuilder {
     this.protoNegated = false;
     this.protoRange = undefined;
     this.counters = undefined;
+    this.countersSeen = false;
     this.comment = undefined;
     let pendingBang: RuleItem | undefined;
 
@@ -496,18 +498,24 @@ class RuleBuilder {
   }
 
   pushBase(opt: Option, b: BaseOption) {
+    if (b.name === 'set-counters' || b.name === 'ipv4' || b.name === 'ipv6') {
+      // Rule-level flags, not packet matches: counters go to Rule.counters; they stay out of the matches.
+      if (b.name === 'set-counters') {
+        if (this.countersSeen) diag(this.diagnostics, opt.nameRange, 'error', 'duplicate-option', `${opt.flag} is given twice; iptables allows it once per rule`);
+        this.countersSeen = true;
+      }
+      return;
+    }
     let base = this.base;
     if (!base) base = this.base = { module: '', known: true, options: [], range: opt.range };
-    if (b.name !== 'ipv4' && b.name !== 'ipv6') {
-      const os = base.options;
-      for (let k = 0; k < os.length; k++) {
-        if (os[k].name === opt.name) {
-          diag(this.diagnostics, opt.nameRange, 'error', 'duplicate-option', `${opt.flag} is given twice; iptables allows it once per rule`);
-          break;
-        }
+    const os = base.options;
+    for (let k = 0; k < os.length; k++) {
+      if (os[k].name === opt.name) {
+        diag(this.diagnostics, opt.nameRange, 'error', 'duplicate-option', `${opt.flag} is given twice; iptables allows it once per rule`);
+        break;
       }
     }
-    base.options.push(opt);
+    os.push(opt);
   }
 
   handleOption(owner: Loaded, spec: OptionSpec, it: RuleItem, idx: number, inline: string | undefined, inlineAt: number, nameRange: Range, bang: RuleItem | undefined): number {
