@@ -16,7 +16,6 @@ import {
   parseInetAddr,
   prefixContains,
   prefixMask,
-  scopeName,
   tableLabel,
   type InetAddr,
   type InetFamily,
@@ -451,4 +450,3 @@ function done(p: Prepared, d: RouteDecision): RouteDecision {
   return d;
 }
 
-export { scopeName, prefixMask };

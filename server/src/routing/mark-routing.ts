@@ -133,7 +133,8 @@ export function markRoute(cfg: RoutingConfig, w: MarkWrite, family: InetFamily =
 /** The writes whose bits can make `rule`'s fwmark selector true (for "go to definition" from ip rule to MARK). */
 export function writesForRule(rule: IpRule, writes: MarkWrite[]): MarkWrite[] {
   if (!rule.fwmark) return [];
-  return writes.filter((w) => fwmarkVerdict({ ...rule, not: false }, w) !== 'no' && (w.any ? (w.mask & rule.fwmark!.mask) !== 0 : (w.mask & rule.fwmark!.mask) !== 0));
+  // A write that touches none of the bits the rule reads does not count as a definition.
+  return writes.filter((w) => (w.mask & rule.fwmark!.mask) !== 0 && fwmarkVerdict({ ...rule, not: false }, w) !== 'no');
 }
 
 export type RoutingFindingCode = 'fwmark-never-set' | 'lookup-empty-table' | 'goto-missing-priority';

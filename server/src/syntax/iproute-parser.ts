@@ -382,7 +382,7 @@ function parseNexthops(c: Cursor, r: Route, diags: Diagnostic[]): void {
         break;
       case 'via': case 'dev': case 'weight': case 'onlink': case 'dead': case 'linkdown': case 'pervasive': {
         if (!hop) { diag(diags, w.range, 'syntax', `"${w.value}" before "nexthop"`); break; }
-        readHopWord(w, c, hop, r.family, diags);
+        readHopWord(w, c, hop, diags);
         hop.range = { start: hop.range!.start, end: w.range.end };
         break;
       }
@@ -392,7 +392,7 @@ function parseNexthops(c: Cursor, r: Route, diags: Diagnostic[]): void {
   }
 }
 
-function readHopWord(w: Word, c: Cursor, hop: Nexthop, family: InetFamily, diags: Diagnostic[]): void {
+function readHopWord(w: Word, c: Cursor, hop: Nexthop, diags: Diagnostic[]): void {
   switch (w.value) {
     case 'via': {
       let a = c.arg(w);
@@ -414,7 +414,6 @@ function readHopWord(w: Word, c: Cursor, hop: Nexthop, family: InetFamily, diags
     case 'onlink': hop.onlink = true; return;
     default: return; // dead / linkdown / pervasive: flags of a kernel listing
   }
-  void family;
 }
 
 function parseRouteLine(l: WordLine, tables: RtTables, opts: IprouteParseOptions, diags: Diagnostic[]): Route | undefined {
@@ -437,7 +436,7 @@ function parseRouteLine(l: WordLine, tables: RtTables, opts: IprouteParseOptions
     const kw = w.value;
     if (kw === 'nexthop') { c.i--; parseNexthops(c, r, diags); break; }
     switch (kw) {
-      case 'via': case 'dev': case 'oif': case 'weight': case 'onlink': readHopWord(w, c, hop, r.family, diags); break;
+      case 'via': case 'dev': case 'oif': case 'weight': case 'onlink': readHopWord(w, c, hop, diags); break;
       case 'table': {
         const a = c.arg(w);
         if (!a) break;
