@@ -89,3 +89,35 @@ test('ct state and marks with masks', () => {
   ]));
   assert.deepEqual(linesOf(ds, 'shadowed-rule'), [6, 9]);
 });
+
+test('nftables: unreachable after an unconditional verdict, shadowed sets and ranges, limit makes a rule "may match"', () => {
+  const text = `table inet f {
+	chain input {
+		type filter hook input priority 0; policy drop;
+		ip saddr 10.0.0.0/8 tcp dport { 80, 443 } accept
+		ip saddr 10.1.0.0/16 tcp dport 443 drop
+		ip saddr 10.1.0.0/16 udp dport 443 drop
+		udp dport 1000-2000 limit rate 10/second accept
+		udp dport 1500 drop
+		iifname "eth*" ct state established,related counter accept
+		iifname "eth0" ct state established drop
+		ip6 saddr ::1 tcp dport 80 drop
+		meta mark and 0xff == 0x1 drop
+		meta mark set 0x1
+		meta mark and 0xff == 0x1 accept
+		jump sink
+		tcp dport 22 accept
+	}
+	chain sink {
+		counter
+		drop
+	}
+}
+`;
+  const ds = diags(text);
+  assert.deepEqual(linesOf(ds, 'shadowed-rule'), [5, 10]);
+  assert.deepEqual(linesOf(ds, 'redundant-rule'), []);
+  // line 14 tests the mark after line 13 set it: not claimed. Line 16 follows `jump sink`, which always drops.
+  assert.deepEqual(linesOf(ds, 'unreachable-rule'), [16]);
+  assert.match(codes(ds, 'unreachable-rule')[0].message, /jump sink/);
+});

@@ -80,14 +80,18 @@ function nftOps(table: Table, chain: Chain, rule: Rule, out: MarkOp[]) {
   const ref: MarkRuleRef = { table: table.name, chain: chain.name, index: rule.index, range: rule.range };
   for (const m of rule.matches) {
     const n = m.nft;
-    if (!n) continue;
-    const lm = new RegExp(`^(?:(meta) )?(ct )?mark(?: and ${NUM})?$`).exec(n.left.trim());
-    if (!lm || (lm[1] && lm[2])) continue;
-    const domain: MarkDomain = lm[2] ? 'ctmark' : 'mark';
-    const mask = lm[3] ? parseU32(lm[3]) : FULL;
-    const value = parseU32(n.right.trim());
+    const o = m.options[0];
+    if (!n || !o || m.options.length !== 1) continue;
+    const key = `${m.module} ${o.name}`;
+    if (key !== 'meta mark' && key !== 'ct mark') continue;
+    const domain: MarkDomain = key === 'ct mark' ? 'ctmark' : 'mark';
+    const am = new RegExp(`\\band ${NUM}\\s*$`).exec(o.flag || n.left);
+    if (!am && /\b(and|or|xor|&)\b/.test(o.flag || n.left)) continue;
+    const mask = am ? parseU32(am[1]) : FULL;
+    const v = o.values[0];
+    const value = v?.kind === 'mark' || v?.kind === 'number' ? u32(v.value) : parseU32(n.right.trim());
     if (mask === undefined || value === undefined || (n.op !== '==' && n.op !== '!=' && n.op !== 'implicit')) continue;
-    out.push({ kind: 'test', domain, value, mask, negated: n.op === '!=', range: m.range, rule: ref });
+    out.push({ kind: 'test', domain, value, mask, negated: n.op === '!=' || o.negated, range: m.range, rule: ref });
   }
   for (const a of rule.actions) {
     const text = (a.text ?? '').trim();

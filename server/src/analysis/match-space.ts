@@ -24,6 +24,8 @@ export const CT_STATES = ['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED
 const ALL_STATES = (1 << CT_STATES.length) - 1;
 
 export interface Space {
+  /** nft: the address family an `ip`/`ip6` match pins the rule to (src/dst are in its space). */
+  nfproto?: 'ip' | 'ip6';
   src?: IntervalSet;
   dst?: IntervalSet;
   proto?: IntervalSet;
@@ -319,7 +321,7 @@ export function markFixed(cs: MarkCond[]): { mask: number; value: number } | und
 }
 
 export function isUnconditional(s: Space): boolean {
-  return !s.unknown.length && !s.empty && !s.src && !s.dst && !s.proto && !s.sport && !s.dport && !s.iif.length && !s.oif.length && !s.mark.length && !s.ctmark.length && (s.ctstate === undefined || s.ctstate === ALL_STATES);
+  return !s.unknown.length && !s.empty && !s.nfproto && !s.src && !s.dst && !s.proto && !s.sport && !s.dport && !s.iif.length && !s.oif.length && !s.mark.length && !s.ctmark.length && (s.ctstate === undefined || s.ctstate === ALL_STATES);
 }
 
 // ------------------------------------------------------------------ containment
@@ -359,6 +361,8 @@ function setIn(a: IntervalSet | undefined, b: IntervalSet | undefined, max: bigi
 export function spaceWithin(a: Space, b: Space, family: 'ip' | 'ip6'): boolean {
   if (b.unknown.length || b.empty) return false;
   if (a.empty) return true;
+  if (b.nfproto && a.nfproto !== b.nfproto) return false;
+  if (a.nfproto) family = a.nfproto;
   const amax = family === 'ip' ? 0xffffffffn : (1n << 128n) - 1n;
   if (!setIn(a.proto, b.proto, 255n)) return false;
   if (!setIn(a.dport, b.dport, 65535n)) return false;
@@ -412,4 +416,140 @@ export function spaceHas(s: Space, p: ConcretePacket): boolean | undefined {
     && (s.ctstate === undefined || (s.ctstate & (1 << CT_STATES.indexOf(p.ctstate))) !== 0);
   if (!ok) return false;
   return s.unknown.length ? undefined : true;
+}
+
+// ------------------------------------------------------------------ nft rules
+
+/** Statements that never stop a rule and change nothing the space models. */
+const NFT_QUIET = new Set(['counter', 'log', 'notrack', 'nftrace-set', 'priority-set', 'ip-dscp-set', 'ip6-dscp-set', 'ip-ttl-set', 'ip6-hoplimit-set', 'mark-set', 'ct-mark-set']);
+/** Statements that end the rule's evaluation with a verdict. */
+const NFT_FINAL = new Set(['reject', 'dnat', 'snat', 'masquerade', 'redirect', 'queue', 'tproxy', 'synproxy']);
+
+const CT_STATE_NAMES: Record<string, number> = { new: 0, established: 1, related: 2, invalid: 3, untracked: 4 };
+
+function nftWords(right: string): string[] {
+  return right.replace(/^\{|\}$/g, '').split(/[\s,]+/).map((x) => x.replace(/^"|"$/g, '')).filter(Boolean);
+}
+
+/** The match space of an nftables rule. */
+export function nftRuleSpace(rule: Rule): Space {
+  const s: Space = { iif: [], oif: [], mark: [], ctmark: [], unknown: [], empty: false };
+  const last = rule.actions[rule.actions.length - 1];
+  for (const a of rule.actions) {
+    // A statement reading a map (`dnat to numgen ... map { }`, `@m`) stops the rule when the key is missing.
+    if (a.kind === 'extension' && /\bmap\b|@/.test(a.text ?? '')) { s.unknown.push(a.text ?? a.name); continue; }
+    if (a === last && (a.kind !== 'extension' || NFT_FINAL.has(a.name))) continue;
+    if (a.kind === 'extension' && (NFT_QUIET.has(a.name) || NFT_FINAL.has(a.name))) continue;
+    s.unknown.push(a.text ?? a.name); // limit, quota, ct count ... may stop the rule
+  }
+  for (const m of rule.matches) {
+    const n = m.nft;
+    if (!n || m.options.length !== 1) { s.unknown.push(n ? `${n.left} ${n.op} ${n.right}` : m.module); continue; }
+    // Read by module, option name and typed values (the builder's), not by re-parsing the text.
+    const o = m.options[0];
+    const key = `${m.module} ${o.name}`;
+    const neg = o.negated || n.op === '!=';
+    const plain = n.op === '==' || n.op === 'implicit' || n.op === 'in' || n.op === '!=';
+    const words = o.values.map((v) => (v.kind === 'string' ? v.value : v.text));
+    const unk = () => s.unknown.push(`${n.left} ${n.op} ${n.right}`);
+    if (!plain || n.setRef || !words.length || words.some((w) => w.startsWith('@') || w.startsWith('$'))) {
+      // `meta mark and M == V` arrives with op "==" too; anything else is not modelled.
+      if (!(key === 'meta mark' || key === 'ct mark')) { unk(); continue; }
+    }
+    let x: RegExpExecArray | null;
+    if ((x = /^(ip6?) (saddr|daddr)$/.exec(key))) {
+      const fam = x[1] as 'ip' | 'ip6';
+      if (s.nfproto && s.nfproto !== fam) { s.empty = true; continue; }
+      s.nfproto = fam;
+      const parts: IntervalSet = [];
+      let ok = true;
+      for (const v of o.values) {
+        if (v.kind === 'address' && !v.hostname && v.family === fam) { const c = cidrSet(`${v.addr}/${v.prefix}`, fam); if (c) { parts.push(...c); continue; } }
+        const w = v.kind === 'string' ? v.value : v.text;
+        const dash = w.indexOf('-');
+        if (dash > 0 && !w.includes('/')) {
+          const lo = parseAddress(w.slice(0, dash)), hi = parseAddress(w.slice(dash + 1));
+          if (!lo || !hi || lo.family !== fam || hi.family !== fam || lo.n > hi.n) { ok = false; break; }
+          parts.push([lo.n, hi.n]);
+          continue;
+        }
+        const c = cidrSet(w, fam);
+        if (!c) { ok = false; break; }
+        parts.push(...c);
+      }
+      if (!ok || !parts.length) { unk(); continue; }
+      let set = norm(parts);
+      if (neg) set = complement(set, fam === 'ip' ? 0xffffffffn : (1n << 128n) - 1n);
+      if (x[2] === 'saddr') s.src = and(s.src, set); else s.dst = and(s.dst, set);
+      continue;
+    }
+    if ((x = /^(tcp|udp|sctp|dccp|udplite|th) (sport|dport)$/.exec(key))) {
+      const parts: IntervalSet = [];
+      let ok = true;
+      for (const v of o.values) {
+        if (v.kind === 'number') { parts.push([BigInt(v.value), BigInt(v.value)]); continue; }
+        if (v.kind === 'number-range' || v.kind === 'port') { parts.push([BigInt(v.from), BigInt(v.to)]); continue; }
+        const w = v.kind === 'string' ? v.value : v.text;
+        const r = /^(\d+)(?:-(\d+))?$/.exec(w);
+        const single = r ? undefined : SERVICES[w];
+        if (!r && single === undefined) { ok = false; break; }
+        const lo = r ? Number(r[1]) : single!, hi = r ? Number(r[2] ?? r[1]) : single!;
+        if (lo > hi || hi > 65535) { ok = false; break; }
+        parts.push([BigInt(lo), BigInt(hi)]);
+      }
+      if (!ok || !parts.length) { unk(); continue; }
+      let set = norm(parts);
+      if (neg) set = complement(set, 65535n);
+      if (x[2] === 'dport') s.dport = and(s.dport, set); else s.sport = and(s.sport, set);
+      if (x[1] !== 'th') { const p = BigInt(protoNum(x[1])!); s.proto = and(s.proto, [[p, p]]); }
+      continue;
+    }
+    if (key === 'meta l4proto' || key === 'ip protocol' || key === 'ip6 nexthdr') {
+      const nums = words.map(protoNum);
+      if (nums.some((v) => v === undefined)) { unk(); continue; }
+      let set = norm(nums.map((v) => [BigInt(v!), BigInt(v!)] as [bigint, bigint]));
+      if (neg) set = complement(set, 255n);
+      s.proto = and(s.proto, set);
+      if (key !== 'meta l4proto') {
+        const fam = key.startsWith('ip6') ? 'ip6' : 'ip';
+        if (s.nfproto && s.nfproto !== fam) s.empty = true;
+        s.nfproto = fam;
+      }
+      continue;
+    }
+    if (key === 'meta iifname' || key === 'meta oifname') {
+      if (words.length !== 1) { unk(); continue; }
+      const w = words[0];
+      const c: IfaceCond = w.endsWith('*') ? { name: w.slice(0, -1), wildcard: true, negated: neg } : { name: w, wildcard: false, negated: neg };
+      (key === 'meta iifname' ? s.iif : s.oif).push(c);
+      continue;
+    }
+    if (key === 'ct state') {
+      let bits = 0;
+      let ok = true;
+      for (const w of words.flatMap((x) => x.split(','))) {
+        const i = CT_STATE_NAMES[w.trim().toLowerCase()];
+        if (i === undefined) { ok = false; break; }
+        bits |= 1 << i;
+      }
+      if (!ok) { unk(); continue; }
+      if (neg) bits = ALL_STATES & ~bits;
+      s.ctstate = (s.ctstate ?? ALL_STATES) & bits;
+      continue;
+    }
+    if ((key === 'meta mark' || key === 'ct mark') && (n.op === '==' || n.op === 'implicit' || n.op === '!=')) {
+      const am = /\band (0x[0-9a-fA-F]+|\d+)\s*$/.exec(o.flag || n.left);
+      const mask = am ? Number(am[1]) >>> 0 : 0xffffffff;
+      const v = o.values[0];
+      const val = v?.kind === 'mark' || v?.kind === 'number' ? v.value >>> 0 : /^(0x[0-9a-fA-F]+|\d+)$/.test(words[0] ?? '') ? Number(words[0]) >>> 0 : undefined;
+      if (val === undefined || o.values.length !== 1 || (!am && /\b(and|or|xor|&)\b/.test(o.flag || n.left))) { unk(); continue; }
+      (key === 'ct mark' ? s.ctmark : s.mark).push({ value: val, mask, negated: neg });
+      continue;
+    }
+    unk();
+  }
+  for (const set of [s.src, s.dst, s.proto, s.sport, s.dport]) if (set && set.length === 0) s.empty = true;
+  if (s.ctstate === 0) s.empty = true;
+  if (markFixed(s.mark) === undefined || markFixed(s.ctmark) === undefined) s.empty = true;
+  return s;
 }

@@ -4,7 +4,7 @@
 // the chains they jump to) are followed: the earlier rule then no longer counts.
 import type { Chain, Diagnostic, Rule, Ruleset, Table } from '../model/ruleset';
 import { chainGraph, type ChainGraph } from './chain-graph';
-import { isUnconditional, ruleSpace, spaceWithin, testedBits, type Space } from './match-space';
+import { isUnconditional, nftRuleSpace, ruleSpace, spaceWithin, testedBits, type Space } from './match-space';
 import { removeRuleFix, withFixes } from './quick-fixes';
 import { isEndingTarget, markOf, optText, ruleTarget, type RuleTarget } from './rule-facts';
 
@@ -61,6 +61,35 @@ export function targetMods(t: RuleTarget): Mods {
   return m;
 }
 
+/** What an nft rule's statements may change (mark writes parsed; other known statements change nothing modelled). */
+function nftMods(rule: Rule, chainMods: (name: string) => Mods): Mods {
+  const m: Mods = { mark: 0, ctmark: 0, any: false };
+  for (const a of rule.actions) {
+    if (a.kind === 'jump' || a.kind === 'goto') {
+      const c = chainMods(a.chain ?? '');
+      m.mark |= c.mark; m.ctmark |= c.ctmark; m.any ||= c.any;
+      continue;
+    }
+    if (a.kind === 'verdict') continue;
+    if (a.name === 'mark-set' || a.name === 'ct-mark-set') {
+      const key = a.name === 'mark-set' ? 'mark' : 'ctmark';
+      const x = /\b(or|xor|and) (0x[0-9a-fA-F]+|\d+)\s*$/.exec(a.text ?? '');
+      const n = x ? Number(x[2]) >>> 0 : FULL;
+      m[key] = (m[key] | (x?.[1] === 'and' ? ~n : n)) >>> 0;
+      continue;
+    }
+    if (a.name === 'vmap') {
+      for (const e of a.vmap?.entries ?? []) if (e.chain) { const c = chainMods(e.chain); m.mark |= c.mark; m.ctmark |= c.ctmark; m.any ||= c.any; }
+      continue;
+    }
+    if (['counter', 'log', 'notrack', 'reject', 'dnat', 'snat', 'masquerade', 'redirect', 'queue', 'limit', 'quota'].includes(a.name) || (a.name.endsWith('-set') && !a.name.includes('mark'))) continue;
+    m.any = true;
+  }
+  m.mark >>>= 0;
+  m.ctmark >>>= 0;
+  return m;
+}
+
 export interface ChainFacts {
   graph: ChainGraph;
   spaces: Map<Rule, Space>;
@@ -69,15 +98,17 @@ export interface ChainFacts {
   alwaysEnds(chain: string): boolean;
   /** Everything the chain (and what it calls) may change. */
   chainMods(chain: string): Mods;
+  /** What one rule may change (its target, and the chains it jumps to). */
+  ruleMods(rule: Rule): Mods;
 }
 
 const ABSOLUTE = new Set(['ACCEPT', 'DROP', 'REJECT', 'QUEUE', 'NFQUEUE', 'DNAT', 'SNAT', 'MASQUERADE', 'REDIRECT', 'NETMAP', 'TPROXY', 'SYNPROXY']);
 
-export function chainFacts(table: Table, family: 'ip' | 'ip6', graph = chainGraph(table).graph): ChainFacts {
+export function chainFacts(table: Table, family: 'ip' | 'ip6', graph = chainGraph(table).graph, nft = false): ChainFacts {
   const spaces = new Map<Rule, Space>();
   const targets = new Map<Rule, RuleTarget>();
   for (const c of table.chains) for (const r of c.rules) {
-    spaces.set(r, ruleSpace(r, family));
+    spaces.set(r, nft ? nftRuleSpace(r) : ruleSpace(r, family));
     targets.set(r, ruleTarget(r, table, graph.chains));
   }
   const endsMemo = new Map<string, boolean>();
@@ -108,15 +139,19 @@ export function chainFacts(table: Table, family: 'ip' | 'ip6', graph = chainGrap
     const c = graph.chains.get(name);
     if (!c) { acc.any = true; return acc; }
     for (const r of c.rules) {
-      const t = targets.get(r)!;
-      const m = t.kind === 'jump' || t.kind === 'goto' ? chainMods(t.name) : targetMods(t);
+      const m = ruleMods(r);
       acc.mark = (acc.mark | m.mark) >>> 0;
       acc.ctmark = (acc.ctmark | m.ctmark) >>> 0;
       acc.any ||= m.any;
     }
     return acc;
   };
-  return { graph, spaces, targets, alwaysEnds, chainMods };
+  const ruleMods = (r: Rule): Mods => {
+    if (nft) return nftMods(r, chainMods);
+    const t = targets.get(r)!;
+    return t.kind === 'jump' || t.kind === 'goto' ? chainMods(t.name) : targetMods(t);
+  };
+  return { graph, spaces, targets, alwaysEnds, chainMods, ruleMods };
 }
 
 /** The packet leaves the chain whenever this rule matches. */
@@ -132,6 +167,12 @@ function verdictKey(t: RuleTarget): string {
 
 function verdictText(t: RuleTarget): string {
   if (t.kind === 'none') return 'no target';
+  if (t.action?.text !== undefined && t.kind === 'verdict') return t.action.name; // nft verdict
+  if (t.action?.text !== undefined && (t.kind === 'jump' || t.kind === 'goto')) return `${t.kind} ${t.name}`;
+  if (t.action?.text) { // nft: the statement as written
+    const one = t.action.text.split('\n')[0].trim();
+    return one.length > 60 || t.action.text.includes('\n') ? `${one.slice(0, 57)}...` : one;
+  }
   if (t.kind === 'goto') return `-g ${t.name}`;
   return `-j ${t.name}`;
 }
@@ -144,13 +185,15 @@ export interface OrderFinding {
   by: Rule;
 }
 
-export function ruleOrderFindings(table: Table, family: 'ip' | 'ip6', facts = chainFacts(table, family)): OrderFinding[] {
+export function ruleOrderFindings(table: Table, family: 'ip' | 'ip6', facts = chainFacts(table, family), nftCommands = false): OrderFinding[] {
   const out: OrderFinding[] = [];
   // Pairs compared per table: bounds the time on 6000-rule chains. Beyond it rules are left unjudged
   // (never claimed hidden).
   const MAX_PAIRS = 2_000_000;
   let pairs = 0;
   for (const chain of table.chains) {
+    // nft `add/insert rule ... index|position|handle N` commands: the model cannot be sure of the order.
+    if (nftCommands && chain.rules.some((r) => r.op !== undefined)) continue;
     const rules = chain.rules;
     // Last rule index that may have changed each mark bit (or anything), scanning forward.
     const lastMark = new Array<number>(32).fill(-1);
@@ -184,7 +227,7 @@ export function ruleOrderFindings(table: Table, family: 'ip' | 'ip6', facts = ch
         }
       }
       // Record what this rule changes for the rules after it.
-      const m = ta.kind === 'jump' || ta.kind === 'goto' ? facts.chainMods(ta.name) : targetMods(ta);
+      const m = facts.ruleMods(a);
       for (let bit = 0; bit < 32; bit++) {
         if ((m.mark >>> bit) & 1) lastMark[bit] = i;
         if ((m.ctmark >>> bit) & 1) lastCt[bit] = i;
@@ -199,10 +242,10 @@ export function ruleOrderFindings(table: Table, family: 'ip' | 'ip6', facts = ch
   return out;
 }
 
-export function ruleOrderDiagnostics(table: Table, family: 'ip' | 'ip6', facts: ChainFacts = chainFacts(table, family)): Diagnostic[] {
+export function ruleOrderDiagnostics(table: Table, family: 'ip' | 'ip6', facts: ChainFacts = chainFacts(table, family), nft = false): Diagnostic[] {
   const out: Diagnostic[] = [];
   const ref = (r: Rule, c: Chain) => `rule ${r.index + 1} of ${c.name} (line ${r.range.start.line + 1})`;
-  for (const f of ruleOrderFindings(table, family, facts)) {
+  for (const f of ruleOrderFindings(table, family, facts, nft)) {
     const tb = facts.targets.get(f.by);
     const byText = `${ref(f.by, f.chain)}${tb ? ` (${verdictText(tb)})` : ''}`;
     let d: Diagnostic;
@@ -231,12 +274,12 @@ export function ruleOrderDiagnostics(table: Table, family: 'ip' | 'ip6', facts: 
 }
 
 export function analyzeRuleOrder(rs: Ruleset): Diagnostic[] {
-  if (rs.kind === 'nft') return []; // nft rules are not modelled into match spaces yet
   const out: Diagnostic[] = [];
+  const nft = rs.kind === 'nft';
   for (const t of rs.tables) {
-    const fam = rs.family === 'ip6' ? 'ip6' : 'ip';
-    const facts = chainFacts(t, fam);
-    out.push(...ruleOrderDiagnostics(t, fam, facts));
+    const fam = nft ? (t.family === 'ip6' ? 'ip6' : 'ip') : rs.family === 'ip6' ? 'ip6' : 'ip';
+    const facts = chainFacts(t, fam, chainGraph(t).graph, nft);
+    out.push(...ruleOrderDiagnostics(t, fam, facts, nft));
   }
   return out;
 }
