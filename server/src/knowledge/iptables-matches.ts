@@ -2,6 +2,9 @@
 // Docs are ours, one line each, shown on hover.
 import type { CheckApi, ExtensionSource } from './iptables-extensions';
 import { compareAddresses } from '../model/values';
+import type { Range } from '../model/ruleset';
+
+const ELEMENT_OPTS = new Set(['reqid', 'spi', 'proto', 'mode', 'tunnel-src', 'tunnel-dst']);
 
 function utf8Bytes(s: string): number {
   return new TextEncoder().encode(s).length;
@@ -492,19 +495,24 @@ export const MATCHES: ExtensionSource[] = [
     ],
     need: [['dir'], ['pol']],
     check(api) {
-      // Walk the elements separated by --next.
-      let elems = 0, cur = 0, tunnel = false, mode: string | undefined;
-      const flush = () => { if (cur) elems++; cur = 0; tunnel = false; mode = undefined; };
-      const pending: { at: import('../model/ruleset').Range }[] = [];
+      // Elements are separated by --next; tunnel addresses need --mode tunnel in their own element.
+      let elems = 0, cur = 0, mode: string | undefined;
+      const tunnelAddrs: Range[] = [];
+      const closeElement = () => {
+        if (mode !== 'tunnel') for (const r of tunnelAddrs) api.error(r, 'requires-option', 'tunnel addresses need "--mode tunnel" in the same element');
+        if (cur) elems++;
+        cur = 0;
+        mode = undefined;
+        tunnelAddrs.length = 0;
+      };
       for (const o of api.options) {
-        if (o.name === 'next') { for (const p of pending) if (mode !== 'tunnel') api.error(p.at, 'requires-option', 'tunnel addresses need "--mode tunnel" in the same element'); pending.length = 0; flush(); continue; }
-        if (o.name === 'reqid' || o.name === 'spi' || o.name === 'proto' || o.name === 'mode' || o.name === 'tunnel-src' || o.name === 'tunnel-dst') cur++;
+        if (o.name === 'next') { closeElement(); continue; }
+        if (!ELEMENT_OPTS.has(o.name)) continue;
+        cur++;
         if (o.name === 'mode') mode = o.values[0]?.text;
-        if (o.name === 'tunnel-src' || o.name === 'tunnel-dst') { tunnel = true; pending.push({ at: o.nameRange }); }
+        if (o.name === 'tunnel-src' || o.name === 'tunnel-dst') tunnelAddrs.push(o.nameRange);
       }
-      void tunnel;
-      for (const p of pending) if (mode !== 'tunnel') api.error(p.at, 'requires-option', 'tunnel addresses need "--mode tunnel" in the same element');
-      flush();
+      closeElement();
       const strict = api.opt('strict');
       if (strict && elems === 0) api.error(strict.nameRange, 'requires-option', '--strict needs at least one policy element (--reqid, --spi, --proto, --mode...)');
       const dir = api.val('dir')?.text;
