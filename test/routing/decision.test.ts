@@ -93,3 +93,17 @@ test('IPv6 output: rules and tables apply; an unreachable route is EHOSTUNREACH 
   assert.equal(routeDecision(c, { dst: '2001:db8:dead::1', mark: 1, uid: 0 }).errno, 'EHOSTUNREACH');
   assert.equal(routeDecision(c, { dst: '2606:4700::1', uid: 0 }).gateway, 'fe80::1');
 });
+
+test('without a main listing the prefix routes come from the addresses, except noprefixroute ones', () => {
+  const addrs = parseAddrs([
+    '2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP',
+    '    inet 10.0.0.2/24 brd 10.0.0.255 scope global eth0',
+    '    inet 10.8.0.1/24 brd 10.8.0.255 scope global noprefixroute eth0',
+  ].join('\n'));
+  const c: RoutingConfig = { rules: [], routes: [], interfaces: addrs.value, tables: parseRtTables('').value, forwarding: true };
+  const on = routeDecision(c, { dst: '10.0.0.7', uid: 0 });
+  assert.deepEqual([on.tableName, on.dev, on.src, on.route?.origin], ['main', 'eth0', '10.0.0.2', 'from-addresses']);
+  assert.equal(routeDecision(c, { dst: '10.8.0.7', uid: 0 }).error, 'unreachable');
+  assert.equal(routeDecision(c, { dst: '10.8.0.1', uid: 0 }).type, 'local');
+  assert.equal(routeDecision(c, { dst: '10.0.0.255', uid: 0 }).type, 'broadcast');
+});

@@ -142,6 +142,7 @@ test('ip addr and ip -br addr', () => {
     '    inet 10.1.0.1/24 brd 10.1.0.255 scope global d0',
     '    inet 10.1.0.9/24 scope global secondary d0:1',
     '    inet 10.9.0.1 peer 10.9.0.2/32 scope global d0',
+    '    inet 10.8.0.1/24 brd 10.8.0.255 scope global dynamic noprefixroute d0',
     '    inet6 fe80::b4ae:e6ff:fe03:9fe1/64 scope link tentative ',
     '4: d1: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN group default qlen 1000',
   ].join('\n'));
@@ -150,8 +151,9 @@ test('ip addr and ip -br addr', () => {
   assert.deepEqual([lo.name, lo.addrs[0].scope, lo.up], ['lo', 254, true]);
   assert.deepEqual([d0.name, d0.link, d0.index, d0.mtu, d0.state], ['d0', 'p0', 3, 1500, 'UP']);
   assert.deepEqual(d0.addrs.map((a) => [a.text, a.secondary, a.scope, a.label ?? '']), [
-    ['10.1.0.1/24', false, 0, 'd0'], ['10.1.0.9/24', true, 0, 'd0:1'], ['10.9.0.1', false, 0, 'd0'], ['fe80::b4ae:e6ff:fe03:9fe1/64', false, 253, ''],
+    ['10.1.0.1/24', false, 0, 'd0'], ['10.1.0.9/24', true, 0, 'd0:1'], ['10.9.0.1', false, 0, 'd0'], ['10.8.0.1/24', false, 0, 'd0'], ['fe80::b4ae:e6ff:fe03:9fe1/64', false, 253, ''],
   ]);
+  assert.deepEqual(d0.addrs.map((a) => !!a.noprefixroute), [false, false, false, true, false]);
   assert.equal(formatInetPrefix(d0.addrs[2].prefix), '10.9.0.2');
   assert.equal(d1.up, false);
   const br = parseAddrs('lo               UNKNOWN        127.0.0.1/8 ::1/128 \nd0@p0            UP             10.1.0.1/24 10.1.0.9/24 fe80::b4ae:e6ff:fe03:9fe1/64 \nd1 DOWN 10.2.0.1/16 10.2.0.300/16\n');

@@ -251,6 +251,8 @@ export interface IfAddress {
   broadcast?: InetAddr;
   scope: number;
   secondary: boolean;
+  /** `noprefixroute`: the kernel adds no prefix route for it. */
+  noprefixroute?: boolean;
   label?: string;
   range?: Range;
   text: string;

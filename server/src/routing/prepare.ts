@@ -123,7 +123,7 @@ function fromAddress(i: Interface, a: IfAddress): Route[] {
   const net = a.prefix;
   if (!a.secondary && net.n !== 0n && (net.len < 32 || !a.peer)) {
     const isLo = i.flags.includes('LOOPBACK') || i.name === 'lo';
-    out.push(mk(isLo ? 'local' : 'unicast', net.n, net.len, isLo ? 255 : 254, isLo ? 254 : 253));
+    if (!a.noprefixroute) out.push(mk(isLo ? 'local' : 'unicast', net.n, net.len, isLo ? 255 : 254, isLo ? 254 : 253));
     if (net.len < 31) out.push(mk('broadcast', net.n | (0xffffffffn ^ prefixMask('ip', net.len)), 32, 255, 253));
   }
   if (a.broadcast && a.broadcast.n !== 0xffffffffn && !out.some((r) => r.type === 'broadcast' && r.dst.n === a.broadcast!.n)) {

@@ -596,6 +596,8 @@ function parseAddrLine(l: WordLine, iface: Interface, diags: Diagnostic[]): IfAd
       if (s !== undefined) a.scope = s;
     } else if (k === 'secondary') {
       a.secondary = true;
+    } else if (k === 'noprefixroute') {
+      a.noprefixroute = true;
     } else if (i === w.length - 1 && (k === iface.name || k.startsWith(iface.name + ':'))) {
       a.label = k;
     }
