@@ -127,11 +127,11 @@ test('targets: verdict, extension with typed options, chain jump and goto', () =
   assert.equal(covered('-j MY-CHAIN', j.actions[0].chainRange!), 'MY-CHAIN');
   const g = build('-g ACCEPT');
   assert.deepEqual([g.actions[0].kind, g.actions[0].chain], ['goto', 'ACCEPT']);
-  const u = build('-j CLUSTERIP --new --hashmode sourceip');
-  assert.deepEqual(u.diagnostics.map((d) => d.code), ['unknown-target']);
-  assert.equal(u.actions[0].kind, 'extension');
-  assert.equal(u.actions[0].known, false);
-  assert.deepEqual(u.actions[0].options.map((o) => [o.name, o.values.map((v) => v.text)]), [['new', []], ['hashmode', ['sourceip']]]);
+  // A name that is no known target is a chain; a chain takes no options (iptables: unknown option).
+  const u = build('-j TPCMSS --clamp-mss-to-pmtu');
+  assert.deepEqual(u.diagnostics.map((d) => d.code), ['unknown-option']);
+  assert.match(u.diagnostics[0].message, /did you mean TCPMSS\?/);
+  assert.deepEqual([u.actions[0].kind, u.actions[0].chain], ['jump', 'TPCMSS']);
 });
 
 test('unknown modules are warnings and keep their options unvalidated', () => {
@@ -140,6 +140,7 @@ test('unknown modules are warnings and keep their options unvalidated', () => {
   assert.deepEqual(r.diagnostics.map((d) => `${d.severity}:${d.code}:${covered(rule, d.range)}`), ['warning:unknown-module:quota2']);
   assert.equal(r.matches[0].known, false);
   assert.deepEqual(r.matches[0].options.map((o) => o.name), ['name', 'quota']);
+  assert.match(build('-m addtrype --dst-type LOCAL').diagnostics[0].message, /did you mean addrtype\?/);
 });
 
 test('negation: before the option, not inside; options that cannot be negated', () => {
@@ -189,6 +190,7 @@ test('protocol requirements follow iptables: -p after -m tcp is fine, multiport 
   assert.deepEqual(codes('-p udp -m multiport --dports 53,67'), []);
   assert.deepEqual(codes('-m multiport --dports 53 -p udp'), ['error:missing-protocol']);
   assert.deepEqual(codes('! -p tcp --dport 22'), ['warning:negated-protocol']);
+  assert.deepEqual(codes('! -p tcp -m tcp'), ['error:negated-protocol']);
   assert.deepEqual(codes('! -p all'), ['error:never-matches']);
   const nat: RuleContext = { table: 'nat', family: 'ip', chain: 'PREROUTING', builtin: true };
   assert.deepEqual(codes('-j DNAT --to-destination 10.0.0.1:80', nat), ['error:missing-protocol']);

@@ -6,7 +6,7 @@
 import type { Action, Diagnostic, Match, Option, Range, Value } from './ruleset';
 import type { RuleItem } from '../syntax/iptables-parser';
 import {
-  BASE_LONG_NAMES, BASE_OPTIONS, findMatch, findTarget, otherFamilyOnly, VERDICTS,
+  ALL_MATCHES, ALL_TARGETS, BASE_LONG_NAMES, BASE_OPTIONS, findMatch, findTarget, otherFamilyOnly, VERDICTS,
   type BaseOption, type CheckApi, type ExtensionSpec, type OptionSpec, type ValueType,
 } from '../knowledge/iptables-extensions';
 import { PROTO_MODULE } from '../knowledge/iptables-names';
@@ -340,20 +340,18 @@ class RuleBuilder {
     let host: Loaded | undefined;
     for (let k = loaded.length - 1; k >= 0; k--) if (loaded[k].match && !loaded[k].spec && !loaded[k].completed) { host = loaded[k]; break; }
     const target = this.target;
-    if (!host && target && !target.spec && target.action && longName !== undefined) {
-      const a = target.action;
-      if (a.kind === 'jump' && target.options.length === 0) {
-        // `-j NAME --opt`: NAME is a target extension we do not know, not a chain.
-        a.kind = 'extension';
-        a.chain = undefined;
-        a.chainRange = undefined;
-        diag(diagnostics, a.nameRange, 'warning', 'unknown-target', `unknown target "${a.name}": not checked (its options are kept as written)`);
-      }
-      if (a.kind === 'extension') host = target;
-    }
+    // `-j NAME --opt` with NAME no target we know: iptables takes NAME as a chain, and a jump takes no
+    // options, so the option is refused. A target of the other family, already reported, keeps them.
+    if (!host && target && !target.spec && target.action && target.action.kind === 'extension') host = target;
     if (!host) {
       const where = loaded.filter((l) => !l.completed && l.spec).map((l) => l.name);
-      diag(diagnostics, nameRange, 'error', 'unknown-option', `unknown option "${key}"${where.length ? ` (not an option of ${where.join(', ')} or the built-in options)` : ''}${hintFor(longName, this.proto)}`);
+      let why = where.length ? ` (not an option of ${where.join(', ')} or the built-in options)` : '';
+      const a = target?.action;
+      if (a && (a.kind === 'jump' || a.kind === 'goto') && longName !== undefined && !where.includes(a.name)) {
+        const near = nearestName(a.name, TARGET_NAMES);
+        why += `; "${a.name}" is not a target iptables knows, so ${a.kind === 'goto' ? '-g' : '-j'} ${a.name} goes to a chain, which takes no options${near ? ` (did you mean ${near}?)` : ''}`;
+      }
+      diag(diagnostics, nameRange, 'error', 'unknown-option', `unknown option "${key}"${why}${hintFor(longName, this.proto)}`);
     }
     const opt: Option = { name: longName ?? key.slice(1), flag: key, negated: !!bang, values: [], range: bang ? span(bang.range, it.range) : it.range, nameRange };
     i++;
@@ -399,7 +397,10 @@ class RuleBuilder {
         this.loadMatch(name, spec, argRange, { start: it.range.start, end: argRange!.end });
         if (!spec) {
           if (otherFamilyOnly('match', name, family)) diag(diagnostics, argRange!, 'error', 'family-mismatch', `match "${name}" exists only for ${family === 'ip' ? 'IPv6 (ip6tables)' : 'IPv4 (iptables)'}`);
-          else diag(diagnostics, argRange!, 'warning', 'unknown-module', `unknown match module "${name}": not checked (its options are kept as written)`);
+          else {
+            const near = nearestName(name, MATCH_NAMES);
+            diag(diagnostics, argRange!, 'warning', 'unknown-module', `unknown match module "${name}": not checked (its options are kept as written)${near ? `; did you mean ${near}?` : ''}`);
+          }
         }
         return idx;
       }
@@ -620,7 +621,10 @@ class RuleBuilder {
       } else if (proto === 0) {
         diag(diagnostics, l.at, 'error', 'missing-protocol', `${describe(spec)} needs -p ${spec.proto.map(protoName).join(' or ')}, not "all"`);
       } else if (this.protoNegated) {
-        diag(diagnostics, l.at, 'warning', 'negated-protocol', `${describe(spec)} needs -p ${protoName(proto)}, but the protocol is negated: the legacy backend refuses this and it can never match`);
+        // nf_tables translates a tcp/udp match with options natively and takes it; alone, the match goes
+        // through the kernel's xt check, which refuses a negated protocol (judged by a real load).
+        if (opts.length === 0) diag(diagnostics, l.at, 'error', 'negated-protocol', `${describe(spec)} needs -p ${protoName(proto)}, not "! -p ${protoName(proto)}"`);
+        else diag(diagnostics, l.at, 'warning', 'negated-protocol', `${describe(spec)} needs -p ${protoName(proto)}, but the protocol is negated: the legacy backend refuses this and it can never match`);
       }
     }
     if (spec.tables && !spec.tables.includes(ctx.table)) {
@@ -647,6 +651,37 @@ const builder = new RuleBuilder();
  *  after `-A CHAIN`. */
 export function buildRule(items: RuleItem[], ctx: RuleContext, start = 0): BuiltRule {
   return builder.build(items, ctx, start);
+}
+
+const MATCH_NAMES = [...new Set(ALL_MATCHES.map((m) => m.name))];
+const TARGET_NAMES = [...new Set(ALL_TARGETS.map((m) => m.name))];
+
+/** The known name within edit distance 2 of `name` (case-insensitive), if exactly one is closest. */
+function nearestName(name: string, names: readonly string[]): string | undefined {
+  let best: string | undefined, bestD = 3, tie = false;
+  const a = name.toLowerCase();
+  for (const n of names) {
+    const d = editDistance(a, n.toLowerCase(), 3);
+    if (d >= 3) continue;
+    if (d < bestD) { best = n; bestD = d; tie = false; } else if (d === bestD && n !== best) tie = true;
+  }
+  return best && !tie && best !== name ? best : undefined;
+}
+
+/** Optimal string alignment distance (a swap of two neighbours counts as one edit), capped. */
+function editDistance(a: string, b: string, cap: number): number {
+  if (Math.abs(a.length - b.length) >= cap) return cap;
+  const d: number[][] = [];
+  for (let i = 0; i <= a.length; i++) d.push([i]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      let v = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2][j - 2] + 1);
+      d[i][j] = v;
+    }
+  }
+  return Math.min(d[a.length][b.length], cap);
 }
 
 /** A value anonymized before publishing: "XX:XX:XX:XX:XX:XX", "x.x.x.x", "***". */
