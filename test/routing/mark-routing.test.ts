@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { loadNodeProfile, markRoute, markWritesFromRuleset, parseIpRules, routingFindings, writesForRule } from '../../server/src/routing/index';
+import { describeIpRule, loadNodeProfile, markRoute, markWritesFromRuleset, parseIpRules, routingFindings, writesForRule } from '../../server/src/routing/index';
 import { parseRuleset } from '../../server/src/parse';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -63,4 +63,19 @@ test('findings: fwmark bits no rule sets, lookup of an empty table, goto to a mi
   assert.deepEqual(w2.map((w) => [w.mask, w.any]), [[0xff00, true]]);
   // With only that restore, 0x1000 can come back but 0x40 (ip rule 102, line 3 of ip-rule.txt) cannot.
   assert.deepEqual(routingFindings(cfg, w2).filter((d) => d.code === 'fwmark-never-set').map((d) => [d.range.start.line, d.message.match(/0x[0-9a-f]+/)![0]]), [[3, '0x40']]);
+});
+
+test('hover text for the seed 000 ip rules', () => {
+  const cfg = node().routing;
+  const at = (n: number) => describeIpRule(cfg, cfg.rules.find((r) => r.priority === n)!);
+  assert.deepEqual(at(101), [
+    'ip rule 101: packets with mark bits 0x100 set',
+    'lookup table 101 (2 routes, longest prefix first); without a route for the destination the next rule is tried',
+    '  10.244.0.3 dev vethfe50c7fb',
+    '  default via 192.168.127.2 dev istioout',
+  ]);
+  assert.deepEqual(at(100), ['ip rule 100: packets with mark bits 0x200 set', 'goto 32766: continue at 32766: from all lookup main']);
+  assert.equal(at(103)[0], 'ip rule 103: every packet');
+  assert.equal(at(102)[3], '  default via 10.244.0.3 dev vethfe50c7fb onlink');
+  assert.equal(at(32767)[1], 'lookup table default: no routes, the lookup always falls through to the next rule');
 });

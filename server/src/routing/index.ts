@@ -26,6 +26,7 @@
 //                                summary "bit 0x100 → ip rule 101 → table 101 → default via 192.168.127.2 dev istioout"
 //   markWritesFromRuleset(rs)    the MARK / CONNMARK --restore-mark / nft `meta mark set` writes of a ruleset
 //   writesForRule(rule, writes)  the writes that can satisfy an ip rule's fwmark (definition ip rule → MARK)
+//   describeIpRule(cfg, rule)    hover text for an ip rule line: who it selects, where it sends them
 //   routingFindings(cfg, writes?) diagnostics on the ip rules: fwmark-never-set, lookup-empty-table,
 //                                goto-missing-priority (ranges in the ip-rule source)
 //
@@ -38,7 +39,7 @@ export { parseIpsets } from '../syntax/ipset-parser';
 export { loadNodeProfile, findNodeProfileRef, type NodeProfile, type ProfileSource, type ReadFile } from '../model/node-profile';
 export { routeDecision, type RouteDecision, type RouteQuery, type RuleStep, type NexthopChoice, type RouteErrorKind, type StepOutcome } from './decision';
 export { ipsetContains, type IpsetQuery, type SetDir } from './ipset-match';
-export { markRoute, markWritesFromRuleset, writesForRule, routingFindings, ruleVerdict, type MarkWrite, type MarkRoute, type MarkReader, type Verdict } from './mark-routing';
+export { markRoute, markWritesFromRuleset, writesForRule, routingFindings, ruleVerdict, describeIpRule, type MarkWrite, type MarkRoute, type MarkReader, type Verdict } from './mark-routing';
 export type { RoutingConfig, IpRule, Route, Interface, IfAddress, RtTables, InetFamily } from '../model/routing';
 export type { Ipset, IpsetMember } from '../model/ipset';
 

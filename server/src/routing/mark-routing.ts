@@ -210,3 +210,59 @@ export function markWritesFromRuleset(rs: Ruleset): MarkWrite[] {
   return out;
 }
 
+
+const ACTION_TEXT: Record<string, string> = {
+  blackhole: 'the packet is dropped silently (blackhole: EINVAL)',
+  unreachable: 'the packet is refused: network unreachable (ENETUNREACH)',
+  prohibit: 'the packet is refused: administratively prohibited (EACCES)',
+  nop: 'nothing happens (nop): the next rule is tried',
+};
+
+/** Hover text for one `ip rule`: what it selects and where it sends packets, one line per fact. */
+export function describeIpRule(cfg: RoutingConfig, rule: IpRule): string[] {
+  const p = prepare(cfg);
+  const sel: string[] = [];
+  if (rule.from) sel.push(`source in ${formatPrefix(rule.from)}`);
+  if (rule.to) sel.push(`destination in ${formatPrefix(rule.to)}`);
+  if (rule.fwmark) {
+    const { value, mask } = rule.fwmark;
+    sel.push(mask === FULL ? `mark ${hex(value)}` : value === mask ? `mark bits ${hex(mask)} set` : value === 0 ? `mark bits ${hex(mask)} clear` : `mark AND ${hex(mask)} = ${hex(value)}`);
+  }
+  if (rule.iif) sel.push(rule.iif === 'lo' ? 'sent by this host (iif lo)' : `arriving on ${rule.iif}${rule.iifDetached ? ' (no such device: never)' : ''}`);
+  if (rule.oif) sel.push(`bound to output device ${rule.oif}${rule.oifDetached ? ' (no such device: never)' : ''}`);
+  if (rule.tos) sel.push(`TOS ${hex(rule.tos)}`);
+  if (rule.ipproto !== undefined) sel.push(`IP protocol ${rule.ipproto}`);
+  if (rule.sport) sel.push(`source port ${rule.sport.from}${rule.sport.to !== rule.sport.from ? `-${rule.sport.to}` : ''}`);
+  if (rule.dport) sel.push(`destination port ${rule.dport.from}${rule.dport.to !== rule.dport.from ? `-${rule.dport.to}` : ''}`);
+  if (rule.uidrange) sel.push(`socket uid ${rule.uidrange.from}-${rule.uidrange.to} (packets sent by this host)`);
+  const who = sel.length ? `packets with ${sel.join(', ')}` : 'every packet';
+  const lines = [`ip rule ${rule.priority}: ${rule.not ? `every packet except ${who}` : who}`];
+  switch (rule.action) {
+    case 'lookup': {
+      if (rule.table === undefined) { lines.push(`lookup ${rule.tableText}: not a table rt_tables names`); break; }
+      const name = tableLabel(rule.table, cfg.tables);
+      const routes = p.tables.get(`${rule.family}/${rule.table}`) ?? [];
+      if (!routes.length) lines.push(`lookup table ${name}: no routes, the lookup always falls through to the next rule`);
+      else {
+        lines.push(`lookup table ${name} (${routes.length} route${routes.length > 1 ? 's, longest prefix first' : ''}); without a route for the destination the next rule is tried`);
+        for (const r of routes.slice(0, 6)) lines.push(`  ${routeText(r)}`);
+        if (routes.length > 6) lines.push(`  … ${routes.length - 6} more`);
+      }
+      if (rule.suppressPrefixlength !== undefined) lines.push(`a route found with prefix length ≤ ${rule.suppressPrefixlength} is ignored (suppress_prefixlength): the next rule is tried`);
+      break;
+    }
+    case 'goto': {
+      const rules = p.rules.get(rule.family) ?? [];
+      const t = rules.find((r) => r.priority === rule.gotoTarget);
+      lines.push(t ? `goto ${rule.gotoTarget}: continue at ${t.text.replace(/\s+/g, ' ').trim()}` : `goto ${rule.gotoTarget}: no rule has that priority, so the goto is skipped`);
+      break;
+    }
+    default:
+      lines.push(ACTION_TEXT[rule.action]);
+  }
+  return lines;
+}
+
+function formatPrefix(p: { text: string }): string {
+  return p.text;
+}
