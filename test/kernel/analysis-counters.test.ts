@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkText } from '../../server/src/check';
 import { parseRuleset } from '../../server/src/parse';
-import { ruleSpace, spaceHas, type ConcretePacket } from '../../server/src/analysis/match-space';
+import { nftRuleSpace, ruleSpace, spaceHas, type ConcretePacket } from '../../server/src/analysis/match-space';
 import type { Diagnostic } from '../../server/src/model/ruleset';
 import { kernelAvailable, vethPair } from '../support/netns';
 import { prng } from './mutations';
@@ -136,4 +136,93 @@ test('rules flagged unreachable/shadowed/redundant count no packet in the kernel
   console.log(`# flagged rules with no buildable packet (interface/state/mark we cannot send): ${noPacket}; packets taken before the responsible rule: ${vacuous}`);
   assert.deepEqual(failures, [], 'a flagged rule counted packets');
   assert.ok(checked >= 50, `only ${checked} flagged rules checked`);
+});
+
+function genNftRule(rnd: () => number, user: boolean): string {
+  const parts: string[] = [];
+  if (rnd() < 0.6) parts.push(pick(rnd, ['ip saddr 10.9.0.1', 'ip saddr 10.9.0.0/24', 'ip saddr 10.9.0.0/25', 'ip saddr 10.9.0.128/25', 'ip saddr != 10.9.0.3', 'ip saddr { 10.9.0.1, 10.9.0.200 }', 'ip saddr 10.9.0.0-10.9.0.3']));
+  if (rnd() < 0.7) parts.push(pick(rnd, ['meta l4proto tcp', 'meta l4proto udp', 'tcp dport 80', 'udp dport 5000-5100', 'tcp dport { 22, 80, 443 }', 'udp dport != 53', 'tcp dport 1-1024', 'meta l4proto != udp']));
+  if (rnd() < 0.3) parts.push(pick(rnd, ['iifname "vb"', 'iifname "v*"', 'iifname != "lo"', 'iifname "eth0"']));
+  if (rnd() < 0.2) parts.push(pick(rnd, ['ct state new', 'ct state { new, established }', 'ct state established']));
+  if (rnd() < 0.2) parts.push(pick(rnd, ['meta mark and 0x1 == 0x0', 'meta mark and 0x1 == 0x1', 'meta mark and 0x1 != 0x1']));
+  parts.push('counter');
+  parts.push(pick(rnd, user ? ['accept', 'drop', 'return', 'meta mark set mark or 0x2', 'accept'] : ['accept', 'drop', 'jump sub', 'meta mark set mark or 0x1', 'accept', 'drop']));
+  return '\t\t' + parts.join(' ');
+}
+
+function genNftRuleset(rnd: () => number): string {
+  const input = Array.from({ length: 5 + Math.floor(rnd() * 6) }, () => genNftRule(rnd, false));
+  if (rnd() < 0.3) input.splice(Math.floor(rnd() * input.length), 0, pick(rnd, ['\t\tcounter accept', '\t\tmeta l4proto udp counter drop', '\t\tcounter jump sub']));
+  const sub = Array.from({ length: 2 + Math.floor(rnd() * 3) }, () => genNftRule(rnd, true));
+  if (rnd() < 0.3) sub.push('\t\tcounter drop');
+  return ['table ip nflf {', '\tchain pre {', '\t\ttype filter hook prerouting priority mangle; policy accept;', `\t\tip saddr ${MARKED_SRC} meta mark set mark or 0x1`, '\t}',
+    '\tchain input {', '\t\ttype filter hook input priority filter; policy accept;', ...input, '\t}', '\tchain sub {', ...sub, '\t}', '}', ''].join('\n');
+}
+
+/** Packet counters by chain and rule position from `nft -j list table ip nflf`. */
+function nftCounters(json: string): Map<string, number[]> {
+  const m = new Map<string, number[]>();
+  for (const item of JSON.parse(json).nftables as Record<string, { chain: string; expr: Record<string, { packets?: number }>[] }>[]) {
+    const r = item.rule;
+    if (!r) continue;
+    const c = r.expr.find((e) => e.counter)?.counter?.packets ?? -1;
+    (m.get(r.chain) ?? m.set(r.chain, []).get(r.chain)!).push(c);
+  }
+  return m;
+}
+
+test('nftables: flagged rules count no packet in the kernel; the rule responsible does', { skip, timeout: 600_000 }, () => {
+  const pair = vethPair('nflf');
+  const rnd = prng(131);
+  let checked = 0, rulesets = 0, noPacket = 0, vacuous = 0;
+  const byCode = new Map<string, number>();
+  const failures: string[] = [];
+  const t0 = Date.now();
+  try {
+    for (const a of ['10.9.0.3/24', '10.9.0.130/24', '10.9.0.200/24']) pair.a.must(['ip', 'addr', 'add', a, 'dev', 'va']);
+    pair.a.run(['ping', '-c', '1', '-W', '1', '10.9.0.2']);
+    for (let iter = 0; iter < 400 && checked < 100 && Date.now() - t0 < 120_000; iter++) {
+      const text = genNftRuleset(rnd);
+      const diags = checkText(text, { kind: 'nft' }).diagnostics.filter((d) => ['unreachable-rule', 'shadowed-rule', 'redundant-rule'].includes(d.code));
+      if (!diags.length) continue;
+      const rs = parseRuleset(text, { kind: 'nft' });
+      const table = rs.tables[0];
+      const ruleAt = (line: number) => {
+        for (const c of table.chains) for (const r of c.rules) if (r.range.start.line === line) return { c, r };
+        return undefined;
+      };
+      const plan: { d: Diagnostic; chain: string; idx: number; byChain: string; byIdx: number; p: ConcretePacket }[] = [];
+      const cands = packetsFor();
+      for (const d of diags) {
+        const me = ruleAt(d.range.start.line);
+        const by = ruleAt(d.related![0].range.start.line);
+        if (!me || !by) { failures.push(`no rule at line ${d.range.start.line + 1}`); continue; }
+        const p = cands.find((x) => spaceHas(nftRuleSpace(me.r), x) === true && spaceHas(nftRuleSpace(by.r), x) === true);
+        if (!p) { noPacket++; continue; }
+        plan.push({ d, chain: me.c.name, idx: me.r.index, byChain: by.c.name, byIdx: by.r.index, p });
+      }
+      if (!plan.length) continue;
+      rulesets++;
+      pair.b.must(['nft', '-f', '-'], text);
+      const pk = plan.map((x) => ({ src: addrText(x.p.src), proto: x.p.proto, dport: x.p.dport }));
+      pair.a.must(['python3', '-c', SENDER, JSON.stringify(pk)]);
+      const cnt = nftCounters(pair.b.must(['nft', '-j', 'list', 'table', 'ip', 'nflf']));
+      for (const x of plan) {
+        const mine = cnt.get(x.chain)?.[x.idx];
+        const theirs = cnt.get(x.byChain)?.[x.byIdx];
+        if (mine === undefined || theirs === undefined || mine < 0 || theirs < 0) { failures.push(`counter missing for ${x.chain}#${x.idx}`); continue; }
+        if (theirs === 0) { vacuous++; continue; }
+        checked++;
+        byCode.set(x.d.code, (byCode.get(x.d.code) ?? 0) + 1);
+        if (mine !== 0) failures.push(`${x.d.code} at line ${x.d.range.start.line + 1} counted ${mine} packets (sent ${JSON.stringify(pk[plan.indexOf(x)])}):\n${text}`);
+      }
+      pair.b.must(['sh', '-c', 'nft flush ruleset; conntrack -F 2>/dev/null || true']);
+    }
+  } finally {
+    pair.delete();
+  }
+  console.log(`# nft: ${rulesets} generated rulesets loaded, ${checked} flagged rules checked with a packet built for them (${[...byCode].map(([c, n]) => `${c} ${n}`).join(', ')}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(`# nft: flagged rules with no buildable packet: ${noPacket}; packets taken before the responsible rule: ${vacuous}`);
+  assert.deepEqual(failures, [], 'a flagged nft rule counted packets');
+  assert.ok(checked >= 30, `only ${checked} flagged nft rules checked`);
 });
