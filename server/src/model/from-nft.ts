@@ -32,6 +32,8 @@ class Builder {
   sets = new Map<Table, Map<string, SetInfo>>();
   /** Tables this file declares or creates (commands on others can only work against a live ruleset). */
   hasIncludes = false;
+  /** `list`/`reset` commands run after the whole file was evaluated: what they name must still exist. */
+  pendingLists: { family?: string; name?: string; range: Range }[] = [];
 
   constructor(private text: string) {
     this.diags = [];
@@ -46,8 +48,7 @@ class Builder {
 
   /** Records `$name` references of a statement, in order; unknown ones are errors. */
   refs(node: StmtNode, skipFirstDefine = false) {
-    for (const t of node.toks) {
-      if (t.tokenType !== VarRef) continue;
+    for (const t of node.vars) {
       const name = t.image.slice(1);
       const r = tokRange(t);
       if (skipFirstDefine && node.stmt?.k === 'define' && rangeEq(r, node.stmt.nameRange)) continue;
@@ -86,6 +87,7 @@ class Builder {
     if (!t && create) {
       t = { name, family, nameRange, range, chains: [], sets: [], objects: [] };
       this.tables.set(key, t);
+      this.declaredTables.add(key);
       this.rs.tables.push(t);
       this.sets.set(t, new Map());
     }
@@ -97,12 +99,17 @@ class Builder {
     if (name === '' || name === '""') this.err(range, 'empty-name', `empty ${what} name`);
   }
 
+  chainIndex = new Map<Table, Map<string, Chain>>();
+
   chain(t: Table, name: string, nameRange: Range, range: Range, create: boolean): Chain | undefined {
-    let c = t.chains.find((x) => x.name === name);
+    let idx = this.chainIndex.get(t);
+    if (!idx) this.chainIndex.set(t, (idx = new Map()));
+    let c = idx.get(name);
     if (!c && create) {
       this.checkName(name, nameRange, 'chain');
       c = { name, nameRange, declarations: [], range, builtin: false, rules: [] };
       t.chains.push(c);
+      idx.set(name, c);
     }
     if (c && create) c.declarations.push(nameRange);
     return c;
@@ -118,7 +125,16 @@ class Builder {
   top(b: Block) {
     this.hasIncludes = b.children.some((n) => n.stmt?.k === 'include');
     for (const n of b.children) this.topNode(n);
+    for (const l of this.pendingLists) {
+      if (!l.name) continue;
+      const key = `${l.family ?? 'ip'} ${l.name}`;
+      if (this.declaredTables.has(key) && !this.tables.has(key)) {
+        this.err(l.range, 'undefined-table', `table "${l.name}" is deleted later in this file: nft runs list and reset commands after evaluating the whole file`);
+      }
+    }
   }
+
+  declaredTables = new Set<string>();
 
   topNode(n: StmtNode) {
     const s = n.stmt;
@@ -172,6 +188,7 @@ class Builder {
       if (verb === 'flush') { this.rs.tables.length = 0; this.tables.clear(); }
       return;
     }
+    if (verb === 'list' || verb === 'reset') this.pendingLists.push({ family: s.family, name: names[0]?.text, range: s.range });
     if (!['table', 'chain', 'rule', 'set', 'map', 'element', 'flowtable', 'counter', 'quota', 'limit', 'secmark', 'synproxy', 'ct helper', 'ct timeout', 'ct expectation', 'tunnel', 'meter'].includes(obj)) {
       return; // listings, monitor, describe...
     }
@@ -205,7 +222,7 @@ class Builder {
         if (nm && verb !== 'destroy') this.err(nm.range, 'undefined-chain', `chain "${nm.text}" is not declared in table "${t.name}"`);
         return;
       }
-      if (verb === 'delete' || verb === 'destroy') { t.chains.splice(t.chains.indexOf(c), 1); return; }
+      if (verb === 'delete' || verb === 'destroy') { t.chains.splice(t.chains.indexOf(c), 1); this.chainIndex.get(t)?.delete(c.name); return; }
       if (n.block) this.chainBlock(t, c, n.block);
       return;
     }
@@ -228,16 +245,19 @@ class Builder {
       const r = this.rule(t, c, stmts, ruleRange, n.handle);
       if (!stmts.length) this.err(s.range, 'syntax', 'a rule needs at least one statement');
       r.op = verb === 'insert' ? 'insert' : verb === 'replace' ? 'replace' : 'append';
-      if (verb === 'insert' && !s.handle) { c.rules.unshift(r); }
+      if (verb === 'insert' && !s.handle) { c.rules.unshift(r); c.rules.forEach((x, i) => { x.index = i; }); }
       else if (verb === 'replace') {
         const i = c.rules.findIndex((x) => x.handle === Number(s.handle!.value));
-        if (i >= 0) c.rules[i] = r; else c.rules.push(r);
-      } else c.rules.push(r);
-      c.rules.forEach((x, i) => { x.index = i; });
+        if (i >= 0) { r.index = i; c.rules[i] = r; } else { r.index = c.rules.length; c.rules.push(r); }
+      } else { r.index = c.rules.length; c.rules.push(r); }
       return;
     }
     if (obj === 'set' || obj === 'map' || obj === 'meter') {
-      if (!nm) return;
+      if (!nm) {
+        const h = s.handle;
+        if (h && !create) this.err(h.range, 'undefined-set', `no ${obj} with handle ${h.value} in table "${t.name}" in this file`, this.hasIncludes ? 'warning' : 'error');
+        return;
+      }
       const info = this.sets.get(t)!.get(nm.text);
       if (create) this.setDecl(t, obj === 'map' ? 'map' : 'set', nm.text, nm.range, s.range, n.block, n);
       else if (!info && !s.handle) this.err(nm.range, 'undefined-set', `set "${nm.text}" is not declared in table "${t.name}"`, this.hasIncludes ? 'warning' : 'error');
@@ -435,6 +455,9 @@ class Builder {
             const parts = this.concatParts(v);
             for (const p of parts) {
               if (p.k === 'val' && p.text === 'interval') continue;
+              if (p.k === 'sel' && p.proto === 'ct' && /^(?:ip6? )?(?:saddr|daddr|proto-src|proto-dst)$/.test(p.key) && !p.words.some((w) => w === 'original' || w === 'reply')) {
+                this.err(p.range, 'ct-needs-direction', `"${p.text}" needs a direction: ct original ${p.key} or ct reply ${p.key}`);
+              }
               if (p.k !== 'sel' && p.k !== 'hash' && !(p.k === 'val' && ['verdict', 'counter', 'quota', 'limit', 'mark', 'expectation', 'helper', 'ct', 'queue'].includes(p.text))) {
                 this.err(p.range, 'bad-type', `typeof needs an expression such as "ip saddr", not "${p.text}"`);
               }
@@ -568,6 +591,12 @@ class Builder {
           }
         }
       }
+      if (kind === 'tunnel' && (s.name === 'ip' || s.name === 'ip6')) {
+        const v = s.tokens[1];
+        const val = v && (v.tokenType === VarRef ? this.vars.get(v.image.slice(1))?.value : v.image);
+        const ok = val !== undefined && (s.name === 'ip' ? /^\d{1,3}(\.\d{1,3}){3}$/.test(val) : /^[0-9a-f:.]+$/i.test(val) && val.includes(':'));
+        if (!ok || s.tokens.length !== 2) this.err(s.range, 'bad-value', `tunnel "${s.name} saddr|daddr" takes one ${s.name === 'ip' ? 'IPv4' : 'IPv6'} address`);
+      }
       if (kind === 'ct helper' && s.name === 'type' && !s.tokens.some((x) => x.image === 'protocol')) {
         this.err(s.range, 'syntax', 'expected: type "NAME" protocol tcp|udp');
       }
@@ -581,7 +610,27 @@ class Builder {
 
   rule(t: Table, c: Chain, stmts: RuleStmt[], range: Range, handle?: number, n?: StmtNode): Rule {
     const r: Rule = { index: 0, range, matches: [], actions: [], handle };
-    for (const s of stmts) this.ruleStmt(t, c, r, s);
+    let l4: { proto: string; range: Range } | undefined;
+    for (const s of stmts) {
+      this.ruleStmt(t, c, r, s);
+      // protocol dependencies: `ip6 nexthdr comp udp dport 1` can never match (nft refuses it)
+      if (s.k === 'match' && s.left.k === 'sel' && (s.op === 'implicit' || s.op === '==') && s.right.k === 'val' && !s.right.str) {
+        const key = `${s.left.proto} ${s.left.key}`;
+        if (key === 'ip protocol' || key === 'ip6 nexthdr' || key === 'meta l4proto') l4 = { proto: s.right.text === 'ipv6-icmp' ? 'icmpv6' : s.right.text, range: s.right.range };
+      }
+      const sels = stmtSelectors(s);
+      for (const x of sels) {
+        if (l4 && L4_PROTOS.has(x.proto) && L4_PROTOS.has(l4.proto) && x.proto !== l4.proto && !(x.proto === 'th')) {
+          this.err(x.range, 'conflicting-protocols', `conflicting protocols: this rule already requires ${l4.proto}, so ${x.proto} can never match`);
+        }
+        if (x.proto === 'ct' && /^(?:ip6? )?(?:saddr|daddr|proto-src|proto-dst)$/.test(x.key) && !x.words.some((w) => w === 'original' || w === 'reply')) {
+          this.err(x.range, 'ct-needs-direction', `"${x.text}" needs a direction: ct original ${x.key} or ct reply ${x.key}`);
+        }
+        if (x.proto === 'ct' && (t.family === 'arp' || t.family === 'netdev' && false)) {
+          this.err(x.range, 'bad-family', `conntrack expressions are not available in the ${t.family} family`);
+        }
+      }
+    }
     void n;
     return r;
   }
@@ -611,6 +660,8 @@ class Builder {
         r.matches.push(m);
         this.exprChecks(t, left);
         this.exprChecks(t, s.right);
+        this.lhsChecks(left);
+        if (s.right.k === 'set') this.anonArity(left, s.right);
         break;
       }
       case 'verdict': {
@@ -654,6 +705,13 @@ class Builder {
         if (s.value.k === 'val' && !s.value.str && /^0x[0-9a-f]+-|^\d+-\d/i.test(s.value.text)) this.err(s.value.range, 'bad-value', `a range "${s.value.text}" cannot be assigned`);
         if (s.value.k === 'bin' && s.value.op === '-') this.err(s.value.range, 'bad-value', `a range "${s.value.text}" cannot be assigned`);
         if (sel?.proto === 'ip' && sel.key.startsWith('option')) this.err(s.left.range, 'not-settable', 'IP options cannot be set');
+        if (sel?.proto === 'ct' && ['helper', 'timeout', 'expectation'].includes(sel.key) && s.value.k === 'bin' && s.value.op === 'map' && s.value.r.k === 'set') {
+          this.objrefMap(t, `ct ${sel.key}`, s.value.r);
+        }
+        if (sel?.proto === 'ct' && ['helper', 'timeout', 'expectation'].includes(sel.key) && s.value.k === 'val') {
+          const nm = unquote(s.value.text);
+          if (!t.objects.some((o) => o.kind === `ct ${sel.key}` && o.name === nm)) this.err(s.value.range, 'undefined-object', `ct ${sel.key} "${nm}" is not declared in table "${t.name}"`, this.hasIncludes ? 'warning' : 'error');
+        }
         this.exprChecks(t, s.value);
         r.actions.push({
           kind: 'extension', name: key, known: !!sel, range: s.range, nameRange: s.left.range, text: s.text,
@@ -680,6 +738,9 @@ class Builder {
           }
         }
         this.exprChecks(t, s.key);
+        this.exprChecks(t, s.map);
+        this.lhsChecks(s.key);
+        if (s.map.k === 'set') this.anonArity(s.key, s.map);
         r.actions.push({
           kind: 'extension', name: 'vmap', known: true, range: s.range, nameRange: s.key.range, text: s.text, options: [],
           vmap: { key: s.key.text, entries },
@@ -700,6 +761,36 @@ class Builder {
       case 'unknown':
         r.actions.push({ kind: 'extension', name: s.word, known: false, range: s.range, nameRange: s.range, text: s.text, options: [] });
         break;
+    }
+  }
+
+  /** The left side of a match or map: concatenations of expressions, no bit operations on strings. */
+  lhsChecks(left: Expr) {
+    const parts = this.concatParts(left);
+    if (parts.length > 1) {
+      for (const p of parts) {
+        if (p.k === 'val' && /\*"?$/.test(p.text)) this.err(p.range, 'bad-value', `"${p.text}": a wildcard is only valid as a set element, not on the left of a match`);
+      }
+    }
+    const walk = (e: Expr) => {
+      if (e.k !== 'bin') return;
+      if (['&', '|', '^', 'and', 'or', 'xor', '<<', '>>'].includes(e.op)) {
+        const sel = leftSelector(e.l);
+        if (sel && STRING_KEYS.has(sel.key)) this.err(e.range, 'bad-value', `bit operations do not apply to the string "${sel.text}"`);
+      }
+      walk(e.l);
+    };
+    walk(left);
+  }
+
+  /** Elements of an anonymous set or map must have as many parts as the key expression. */
+  anonArity(key: Expr, set: Extract<Expr, { k: 'set' }>) {
+    const n = this.concatParts(key).length;
+    for (const el of set.elems) {
+      if (el.key.k === 'var' || el.key.text === '*') continue;
+      const parts = this.concatParts(el.key);
+      if (parts.some((p) => p.k === 'var')) continue;
+      if (parts.length !== n) this.err(el.key.range, 'bad-element', `element "${el.key.text}" has ${parts.length} part(s); the key "${key.text}" has ${n}`);
     }
   }
 
@@ -731,10 +822,7 @@ class Builder {
             this.err(name.range, 'undefined-object', `${s.name} "${nm}" is not declared in table "${t.name}"`, this.hasIncludes ? 'warning' : 'error');
           }
         } else if (name.k === 'bin' && name.op === 'map' && name.r.k === 'set') {
-          for (const el of name.r.elems) {
-            const v = el.data?.text;
-            if (v !== undefined && (el.key.k === 'val' && /\/\d+$/.test(el.key.text) ? false : false)) void v;
-          }
+          this.objrefMap(t, s.name, name.r);
         }
       }
     }
@@ -746,6 +834,9 @@ class Builder {
       }
       if (to && to.k === 'bin' && to.op === 'map' && to.r.k === 'set') {
         for (const el of to.r.elems) if (!el.data) this.err(el.range, 'bad-element', `map element "${el.key.text}" needs ": value"`);
+      }
+      if (to && to.k === 'bin' && to.op === ':' && to.l.k === 'bin' && to.l.op === 'map' && to.l.r.k === 'set' && to.l.r.elems.some((el) => el.data && this.concatParts(el.data).length > 1)) {
+        this.err(to.r.range, 'bad-value', 'the map already gives address and port: a ":port" after it is not allowed');
       }
       if (s.name === 'tproxy' && to) {
         const addr = to.k === 'bin' && to.op === ':' ? to.l : to;
@@ -769,6 +860,17 @@ class Builder {
       }
     }
     void c;
+  }
+
+  /** Objects named as data of an anonymous object map must exist in the table. */
+  objrefMap(t: Table, kind: string, m: Extract<Expr, { k: 'set' }>) {
+    for (const el of m.elems) {
+      if (!el.data || el.data.k !== 'val') continue;
+      const nm = unquote(el.data.text);
+      if (!t.objects.some((o) => o.kind === kind && o.name === nm)) {
+        this.err(el.data.range, 'undefined-object', `${kind} "${nm}" is not declared in table "${t.name}"`, this.hasIncludes ? 'warning' : 'error');
+      }
+    }
   }
 
   /** Checks on any expression: raw payload sizes, nested binops on sets... */
@@ -797,7 +899,7 @@ class Builder {
         for (const el of x.elems) {
           walk(el.key);
           if (el.data) walk(el.data);
-          if (el.data && el.data.k === 'val' && /^0x[0-9a-f]+\/\d+$/i.test(el.data.text)) this.err(el.data.range, 'bad-value', `"${el.data.text}": a prefix needs an address`);
+          if (el.data && el.data.k === 'val' && /^(?:0x[0-9a-f]+|\d+)\/\d+$/i.test(el.data.text)) this.err(el.data.range, 'bad-value', `"${el.data.text}": a prefix needs an address`);
         }
       }
     };
@@ -830,6 +932,30 @@ function looksLikeJson(text: string): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+const L4_PROTOS = new Set(['tcp', 'udp', 'udplite', 'sctp', 'dccp', 'icmp', 'icmpv6', 'igmp', 'ah', 'esp', 'comp', 'gre']);
+const STRING_KEYS = new Set(['iifname', 'oifname', 'ibrname', 'obrname', 'sdifname', 'iifkind', 'oifkind']);
+
+/** Every selector an expression uses. */
+function selectorsOf(e: Expr | undefined, out: Extract<Expr, { k: 'sel' }>[] = []): Extract<Expr, { k: 'sel' }>[] {
+  if (!e) return out;
+  if (e.k === 'sel') out.push(e);
+  else if (e.k === 'bin') { selectorsOf(e.l, out); selectorsOf(e.r, out); }
+  else if (e.k === 'list') e.items.forEach((x) => selectorsOf(x, out));
+  else if (e.k === 'set') for (const el of e.elems) { selectorsOf(el.key, out); selectorsOf(el.data, out); }
+  return out;
+}
+
+function stmtSelectors(s: RuleStmt): Extract<Expr, { k: 'sel' }>[] {
+  switch (s.k) {
+    case 'match': return selectorsOf(s.left);
+    case 'mangle': return [...selectorsOf(s.left), ...selectorsOf(s.value)];
+    case 'vmap': return selectorsOf(s.key);
+    case 'stmt': return s.args.flatMap((a) => selectorsOf(a.value));
+    case 'setop': return selectorsOf(s.elem);
+    default: return [];
   }
 }
 

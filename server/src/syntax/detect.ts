@@ -6,7 +6,7 @@ export interface DetectResult {
   family?: 'ip' | 'ip6';
 }
 
-const NFT_LINE = /^\s*(?:table|flush\s+ruleset|define|include|add\s+(?:table|chain|rule|set|map|element)|insert\s+rule|delete\s+(?:table|chain|rule)|flush\s+(?:table|chain))\b/;
+const NFT_LINE = /^\s*(?:table|flush\s+ruleset|define|include|(?:add|create|insert|replace|delete|destroy|flush|list|reset|rename)\s+(?:table|chain|rule|set|map|element|flowtable|counter|quota|limit|secmark|synproxy|ct|ruleset|tables|chains|sets|maps|counters|quotas|rules))\b/;
 const SAVE_LINE = /^(?:\*(?:filter|nat|mangle|raw|security)\s*$|:[^\s]+ (?:ACCEPT|DROP|-)(?: \[\d+:\d+\])?\s*$|COMMIT\s*$)/;
 const S_LINE = /^(?:\[\d+:\d+\] )?-(?:P|N|A|I) \S/;
 

@@ -109,7 +109,7 @@ export const allTokens = [
 let lexer: Lexer | undefined;
 
 export function nftLexer(): Lexer {
-  lexer ??= new Lexer(allTokens, { positionTracking: 'full', ensureOptimizations: false, skipValidations: true });
+  lexer ??= new Lexer(allTokens, { positionTracking: 'onlyOffset', ensureOptimizations: false, skipValidations: true });
   return lexer;
 }
 

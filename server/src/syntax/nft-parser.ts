@@ -112,7 +112,8 @@ export interface StmtNode {
   /** `# handle N` comment on the statement's line. */
   handle?: number;
   block?: Block;
-  toks: IToken[];
+  /** The `$name` tokens of the statement, in order. */
+  vars: IToken[];
   /** Set when the statement had a syntax error (the stmt holds what was read). */
   broken?: boolean;
 }
@@ -125,13 +126,31 @@ export interface NftDocument {
 
 // ---------------------------------------------------------------- helpers
 
-export function tokRange(t: IToken): Range {
-  const line = (t.startLine ?? 1) - 1;
-  const col = (t.startColumn ?? 1) - 1;
-  if (t.endLine !== undefined && t.endLine !== t.startLine) {
-    return { start: { line, character: col }, end: { line: t.endLine - 1, character: t.endColumn ?? 0 } };
+// Tokens carry offsets only (smaller tokens, less GC on 150k-line files); positions come from the
+// line starts of the document being parsed.
+let lineStarts: number[] = [0];
+
+function computeLineStarts(text: string): number[] {
+  const ls = [0];
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) ls.push(i + 1);
+  return ls;
+}
+
+/** 0-based line and UTF-16 column of an offset in the document last parsed. */
+export function offsetPos(off: number): { line: number; character: number } {
+  let lo = 0, hi = lineStarts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (lineStarts[mid] <= off) lo = mid; else hi = mid - 1;
   }
-  return { start: { line, character: col }, end: { line, character: col + t.image.length } };
+  return { line: lo, character: off - lineStarts[lo] };
+}
+
+export function tokRange(t: IToken): Range {
+  const start = offsetPos(t.startOffset);
+  const endOff = t.startOffset + t.image.length;
+  const end = t.image.indexOf('\n') < 0 ? { line: start.line, character: start.character + t.image.length } : offsetPos(endOff);
+  return { start, end };
 }
 
 function spanTok(a: IToken, b: IToken): Range {
@@ -311,12 +330,12 @@ class NftParser extends EmbeddedActionsParser {
   opensBlock = false;
 
   constructor() {
-    super(allTokens as TokenType[], { recoveryEnabled: false, skipValidations: true, maxLookahead: 3 });
+    super(allTokens as TokenType[], { recoveryEnabled: false, skipValidations: true, maxLookahead: 1 });
     this.performSelfAnalysis();
   }
 
   private src(a: IToken, b: IToken): string {
-    return this.text.slice(a.startOffset, (b.endOffset ?? b.startOffset) + 1);
+    return this.text.slice(a.startOffset, b.startOffset + b.image.length);
   }
 
   private span(a: IToken, b: IToken): Span {
@@ -531,7 +550,7 @@ class NftParser extends EmbeddedActionsParser {
   private hookSpec = this.RULE('hookSpec', (): NftStmt => {
     let type: IToken | undefined, hook: IToken | undefined, devices: Expr | undefined, priority: PrioritySpec | undefined;
     const start = this.LA(1);
-    this.OPTION(() => { this.CONSUME(Word); type = this.CONSUME1(Word); });
+    this.OPTION({ GATE: () => this.isWord(1, 'type'), DEF: () => { this.CONSUME(Word); type = this.CONSUME1(Word); } });
     this.MANY(() => {
       this.OR([
         { GATE: () => this.isWord(1, 'hook'), ALT: () => { this.CONSUME2(Word); hook = this.CONSUME3(Word); } },
@@ -1260,10 +1279,10 @@ export function parseNftDocument(text: string): NftDocument {
   const p = parser;
   p.text = text;
   const diagnostics: Diagnostic[] = [];
+  lineStarts = computeLineStarts(text);
   const lexed = nftLexer().tokenize(text);
   for (const e of lexed.errors) {
-    const line = (e.line ?? 1) - 1;
-    const col = (e.column ?? 1) - 1;
+    const { line, character: col } = offsetPos(e.offset);
     diagnostics.push({
       range: { start: { line, character: col }, end: { line, character: col + Math.max(1, e.length) } },
       severity: 'error', code: 'syntax',
@@ -1274,7 +1293,7 @@ export function parseNftDocument(text: string): NftDocument {
   const handles = new Map<number, number>();
   for (const c of (lexed.groups.comments ?? []) as IToken[]) {
     const m = /^#\s*handle\s+(\d+)/.exec(c.image);
-    if (m) handles.set((c.startLine ?? 1) - 1, Number(m[1]));
+    if (m) handles.set(offsetPos(c.startOffset).line, Number(m[1]));
   }
   const toks = lexed.tokens;
   for (const t of toks) {
@@ -1361,7 +1380,7 @@ export function parseNftDocument(text: string): NftDocument {
 
 function parseStatement(p: NftParser, toks: IToken[], ctx: BlockKind, opens: boolean, diagnostics: Diagnostic[], text: string): StmtNode {
   const range = spanTok(toks[0], toks[toks.length - 1]);
-  const node: StmtNode = { ctx, range, toks };
+  const node: StmtNode = { ctx, range, vars: toks.filter((t) => t.tokenType === VarRef) };
   p.input = toks;
   p.diags = [];
   p.ruleOut = [];
@@ -1395,7 +1414,7 @@ function parseStatement(p: NftParser, toks: IToken[], ctx: BlockKind, opens: boo
     }
     diagnostics.push({ range: tokRange(t), severity: 'error', code: 'syntax', message });
     // keep what was read of a broken rule
-    if (!res && p.ruleOut.length) res = { k: 'rule', stmts: p.ruleOut, range, text: text.slice(toks[0].startOffset, (toks[toks.length - 1].endOffset ?? 0) + 1) };
+    if (!res && p.ruleOut.length) res = { k: 'rule', stmts: p.ruleOut, range, text: text.slice(toks[0].startOffset, toks[toks.length - 1].startOffset + toks[toks.length - 1].image.length) };
   }
   node.stmt = res ?? undefined;
   return node;
