@@ -116,6 +116,8 @@ export function makeScenario(seed: number, nQueries: number): Scenario {
       else if (kind < 0.7) args.push('via', `10.99.${R.int(0, 9)}.1`, 'dev', f.name, 'onlink');
       else args.push('dev', f.name);
       if (R.chance(0.25)) args.push('src', R.pick(allAddrs));
+      // Attributes the decision ignores but the parser must read back from the kernel's listing.
+      if (R.chance(0.25)) args.push(...R.pick([['mtu', '1400'], ['mtu', 'lock', '1300'], ['advmss', '1360'], ['initcwnd', '10'], ['realm', '5'], ['proto', 'static'], ['proto', 'boot'], ['proto', '77'], ['rtt', '20ms'], ['hoplimit', '9'], ['window', '1000'], ['quickack', '1'], ['congctl', 'reno']]));
       setup.push([...args, ...tail]);
       if (dst === 'default') dst = '0.0.0.0/0';
     }
@@ -144,6 +146,7 @@ export function makeScenario(seed: number, nQueries: number): Scenario {
     }
     if (R.chance(0.06)) a.push('tos', R.pick(['0x10', '0x08', '0x04']));
     if (R.chance(0.1)) a.push('uidrange', R.pick(['5-10', '0-0', '1000-2000']));
+    if (R.chance(0.08)) a.push(...R.pick([['realms', '3'], ['protocol', 'static'], ['protocol', '99']]));
     const act = R.next();
     if (act < 0.68) {
       const t = R.pick(TABLES);
