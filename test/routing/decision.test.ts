@@ -107,3 +107,19 @@ test('without a main listing the prefix routes come from the addresses, except n
   assert.equal(routeDecision(c, { dst: '10.8.0.1', uid: 0 }).type, 'local');
   assert.equal(routeDecision(c, { dst: '10.0.0.255', uid: 0 }).type, 'broadcast');
 });
+
+test('words the parser does not know make the decision unknown where they matter, not silently ignored', () => {
+  const rules = parseIpRules('0:\tfrom all lookup local\n50:\tfrom all flowlabel 0x1/0xf lookup 7\n32766:\tfrom all lookup main\n', { family: 'ip6' });
+  assert.deepEqual(rules.diagnostics.map((d) => [d.code, d.severity]), [['unknown-keyword', 'warning'], ['unknown-keyword', 'warning']]);
+  const routes = parseIpRoutes('2001:db8:50::/48 from 2001:db8:1::/64 via fe80::1 dev eth0 metric 1024 pref medium\n2001:db8:60::/48 via fe80::1 dev eth0 metric 1024 pref medium\n');
+  const c: RoutingConfig = { rules: rules.value, routes: routes.value, interfaces: [], tables: parseRtTables('').value, forwarding: true };
+  const d = routeDecision(c, { dst: '2001:db8:60::1', uid: 0 });
+  assert.equal(d.outcome, 'unknown');
+  assert.match(d.reason!, /rule 50/);
+  const noFlow: RoutingConfig = { ...c, rules: parseIpRules('0:\tfrom all lookup local\n32766:\tfrom all lookup main\n', { family: 'ip6' }).value };
+  assert.equal(routeDecision(noFlow, { dst: '2001:db8:60::1', uid: 0 }).gateway, 'fe80::1');
+  const src = routeDecision(noFlow, { dst: '2001:db8:50::1', uid: 0 });
+  assert.equal(src.outcome, 'unknown');
+  assert.match(src.reason!, /"from 2001:db8:1::\/64"/);
+  assert.deepEqual(routes.diagnostics, []);
+});

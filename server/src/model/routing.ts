@@ -233,6 +233,9 @@ export interface Route {
   metric: number;
   /** Attributes kept as written (mtu, advmss, pref, expires ...). */
   attrs: { key: string; value: string }[];
+  /** Words of the line we could not read (e.g. IPv6 `from` source routing): a decision that picks this
+   *  route says "unknown". */
+  unmodeled?: string[];
   /** Where the route came from: a parsed line, or made up from the addresses like the kernel does. */
   origin: 'parsed' | 'from-addresses';
   range?: Range;

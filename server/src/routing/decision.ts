@@ -159,6 +159,8 @@ export function describeRoute(r: Route, tables?: RoutingConfig['tables']): strin
   return parts.join(' ');
 }
 
+const ACTION_WORDS = new Set(['suppress_ifgroup', 'sup_group', 'nat', 'map-to']);
+
 /** Does the rule's selector match? `undefined` = cannot tell. */
 function ruleMatches(r: IpRule, f: Flow, path: 'input' | 'output'): boolean | undefined {
   const m = (): boolean | undefined => {
@@ -176,7 +178,9 @@ function ruleMatches(r: IpRule, f: Flow, path: 'input' | 'output'): boolean | un
     if (r.from && !prefixContains(r.from, f.src)) return false;
     if (r.to && !prefixContains(r.to, f.dst)) return false;
     if (r.tos && (f.tos & 0x1c) !== r.tos) return false;
-    if (r.unmodeled.some((u) => u.keyword === 'l3mdev' || u.keyword === 'tun_id')) return undefined;
+    // Action-side words (suppress_ifgroup, nat) are judged when the lookup happens; any other
+    // unmodelled word may select packets, so the rule's match cannot be told.
+    if (r.unmodeled.some((u) => !ACTION_WORDS.has(u.keyword))) return undefined;
     return true;
   };
   const v = m();
@@ -242,7 +246,7 @@ function fibLookup(p: Prepared, f: Flow, path: 'input' | 'output', steps: RuleSt
           steps?.push({ rule: r, outcome: 'unknown', detail: `table "${r.tableText}" is not known` });
           return { kind: 'unknown', reason: `rule ${r.priority}: table "${r.tableText}" is not in rt_tables` };
         }
-        if (r.unmodeled.some((u) => u.keyword === 'suppress_ifgroup' || u.keyword === 'sup_group' || u.keyword === 'nat' || u.keyword === 'map-to')) {
+        if (r.unmodeled.some((u) => ACTION_WORDS.has(u.keyword))) {
           steps?.push({ rule: r, outcome: 'unknown', detail: `"${r.unmodeled.map((u) => u.keyword).join(', ')}" is not modelled` });
           return { kind: 'unknown', reason: `rule ${r.priority}: ${r.unmodeled.map((u) => u.keyword).join(', ')} is not modelled` };
         }
@@ -259,6 +263,10 @@ function fibLookup(p: Prepared, f: Flow, path: 'input' | 'output', steps: RuleSt
         if (r.suppressPrefixlength !== undefined && t.route.dst.len <= r.suppressPrefixlength) {
           steps?.push({ rule: r, outcome: 'suppressed', table: r.table, route: t.route, detail: `table ${tl}: ${describeRoute(t.route, p.cfg.tables)} suppressed (prefix length ${t.route.dst.len} <= ${r.suppressPrefixlength})` });
           continue;
+        }
+        if (t.route.unmodeled?.length) {
+          steps?.push({ rule: r, outcome: 'unknown', table: r.table, route: t.route, detail: `table ${tl}: route with "${t.route.unmodeled.join(', ')}" is not modelled` });
+          return { kind: 'unknown', reason: `table ${tl}: the route "${t.route.text}" has "${t.route.unmodeled.join(', ')}", which is not modelled` };
         }
         steps?.push({ rule: r, outcome: 'hit', table: r.table, route: t.route, detail: `table ${tl}: ${describeRoute(t.route, p.cfg.tables)}` });
         return { kind: 'hit', rule: r, table: r.table, route: t.route, hops: t.hops };

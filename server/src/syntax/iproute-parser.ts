@@ -298,6 +298,8 @@ function parseRuleLine(l: WordLine, tables: RtTables, defFamily: InetFamily, ear
       case 'nat': case 'map-to': { const a = c.arg(w); if (a) rule.unmodeled.push({ keyword: kw, range: w.range }); break; }
       default:
         if (RULE_ACTIONS.has(kw)) { rule.action = kw as IpRule['action']; actionSet = true; break; }
+        // Kept, but a decision that reaches this rule says "unknown": the word may be a selector.
+        rule.unmodeled.push({ keyword: kw, range: w.range });
         diag(diags, w.range, 'unknown-keyword', `unknown ip rule keyword "${kw}"`, 'warning');
     }
   }
@@ -470,6 +472,7 @@ function parseRouteLine(l: WordLine, tables: RtTables, opts: IprouteParseOptions
         break;
       }
       case 'lock': break; // `mtu lock 1400`: the next word is read by mtu
+      case 'from': { const a = c.arg(w); if (a) (r.unmodeled ??= []).push(`from ${a.value}`); break; } // IPv6 source-specific route
       default:
         if (ROUTE_FLAG_ATTRS.has(kw)) { r.attrs.push({ key: kw, value: '' }); break; }
         if (ROUTE_VALUE_ATTRS.has(kw)) {
@@ -479,6 +482,7 @@ function parseRouteLine(l: WordLine, tables: RtTables, opts: IprouteParseOptions
           if (a) r.attrs.push({ key: kw, value: a.value });
           break;
         }
+        (r.unmodeled ??= []).push(kw);
         diag(diags, w.range, 'unknown-keyword', `unknown ip route keyword "${kw}"`, 'warning');
     }
   }
