@@ -71,3 +71,27 @@ test('the mark map lists who sets, clears and tests each bit', () => {
   assert.equal(map.mark.length, 32);
   assert.match(markMapText(map), /0x200 +set: PREROUTING rule 1 \(line 7\), OUTPUT rule 1 \(line 9\); test: PREROUTING rule 2 \(line 8\)/);
 });
+
+test('ip rule fwmark selectors count as readers of mark bits (seed 000 node: ip rule with the ztunnel rules)', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { fileURLToPath } = await import('node:url');
+  const { parseIpRules } = await import('../../server/src/syntax/iproute-parser');
+  const { analyzeMarks, ipRuleMarkOps, markMap } = await import('../../server/src/analysis/mark-analysis');
+  const ex = (f: string) => readFileSync(fileURLToPath(new URL(`../../examples/${f}`, import.meta.url)), 'utf8');
+  const rules = parseIpRules(ex('seed000-node/ip-rule.txt')).value;
+  const external = ipRuleMarkOps(rules);
+  assert.deepEqual(external.map((o) => (o.kind === 'test' ? `${o.value}/${o.mask}` : '')), ['512/512', '256/256', '64/64']);
+  const rs = parseRuleset(ex('ztunnel-ambient.rules'));
+  const clobber = analyzeMarks(rs, { external }).filter((d) => d.code === 'mark-clobber');
+  assert.equal(clobber.length, 1);
+  assert.match(clobber[0].message, /0x100: [^;]*tested by ip rule 101 \(fwmark 0x100\/0x100\)/);
+  assert.match(clobber[0].message, /0x40: [^;]*tested by ip rule 102/);
+  // Related information stays inside the ruleset file.
+  assert.ok(clobber[0].related!.length > 0 && clobber[0].related!.every((r) => !external.some((e) => e.range === r.range)));
+  // A bit set only for routing: without the ip rules it is "set but never tested"; with them it is read.
+  const only = parseRuleset(save('mangle', [], ['-A PREROUTING -i eth1 -j MARK --set-xmark 0x40/0x40', '-A PREROUTING -m mark --mark 0x1/0x1 -j ACCEPT', '-A PREROUTING -j MARK --set-xmark 0x1/0x1']));
+  assert.equal(analyzeMarks(only).filter((d) => d.code === 'mark-bit-never-tested').length, 1);
+  assert.equal(analyzeMarks(only, { external }).filter((d) => d.code === 'mark-bit-never-tested').length, 0);
+  const map = markMap(only, [...(await import('../../server/src/analysis/mark-analysis')).markOps(only), ...external]);
+  assert.ok(map.mark.find((e) => e.hex === '0x40')!.uses.some((u) => u.role === 'test' && u.op.rule.table === 'ip rule'));
+});

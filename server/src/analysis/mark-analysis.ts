@@ -3,6 +3,7 @@
 // per-bit map (who sets, clears, toggles, copies and tests each bit) for hover and a command.
 import type { Action, Chain, Diagnostic, Match, Option, Range, Rule, Ruleset, Table } from '../model/ruleset';
 import { FULL, bitsOf, hex, parseU32, u32 } from '../knowledge/marks';
+import type { IpRule } from '../model/routing';
 import { withFixes, type QuickFix } from './quick-fixes';
 import { markOf, optText, ruleTarget } from './rule-facts';
 
@@ -24,7 +25,18 @@ export type MarkOp =
   | { kind: 'test'; domain: MarkDomain; value: number; mask: number; negated: boolean; range: Range; valueRange?: Range; rule: MarkRuleRef };
 
 const domainName = (d: MarkDomain) => (d === 'mark' ? 'packet mark' : 'ct mark');
-const refText = (r: MarkRuleRef) => `${r.chain} rule ${r.index + 1} (line ${r.range.start.line + 1})`;
+const refText = (r: MarkRuleRef) => (r.table === 'ip rule' ? `ip rule ${r.chain}` : `${r.chain} rule ${r.index + 1} (line ${r.range.start.line + 1})`);
+
+/** `ip rule ... fwmark V/M` selectors as packet-mark tests (their ranges are in the routing file, not the ruleset). */
+export function ipRuleMarkOps(rules: IpRule[]): MarkOp[] {
+  const out: MarkOp[] = [];
+  for (const r of rules) {
+    if (!r.fwmark) continue;
+    const ref: MarkRuleRef = { table: 'ip rule', chain: `${r.priority} (fwmark ${r.fwmark.text})`, index: -1, range: r.range };
+    out.push({ kind: 'test', domain: 'mark', value: u32(r.fwmark.value), mask: u32(r.fwmark.mask), negated: r.not, range: r.fwmark.range, rule: ref });
+  }
+  return out;
+}
 
 function optNamed(opts: Option[], n: string): Option | undefined {
   return opts.find((o) => o.name.replace(/^-+/, '') === n);
@@ -209,11 +221,22 @@ function copyBits(ops: MarkOp[], kind: 'save' | 'restore'): number {
   return u32(x);
 }
 
-export function analyzeMarks(rs: Ruleset): Diagnostic[] {
-  const ops = markOps(rs);
+export interface MarkAnalysisOptions {
+  /** Tests outside the ruleset (ipRuleMarkOps of the node's `ip rule`): they count as readers of bits. */
+  external?: MarkOp[];
+}
+
+function ownersText(xs: string[]): string {
+  return xs.length > 4 ? `${xs.slice(0, 4).join(', ')} and ${xs.length - 4} more` : xs.join(', ');
+}
+
+export function analyzeMarks(rs: Ruleset, opts: MarkAnalysisOptions = {}): Diagnostic[] {
+  const own = markOps(rs);
+  const external = new Set(opts.external ?? []);
+  const ops = [...own, ...external];
   const out: Diagnostic[] = [];
   const iptables = rs.kind !== 'nft';
-  for (const op of ops) {
+  for (const op of own) {
     if (op.kind === 'test' && u32(op.value & ~op.mask)) {
       const outside = u32(op.value & ~op.mask);
       const fixes: QuickFix[] = [];
@@ -236,7 +259,7 @@ export function analyzeMarks(rs: Ruleset): Diagnostic[] {
     }
   }
   // Whole-mark overwrites where other rules own other bits.
-  for (const op of ops) {
+  for (const op of own) {
     if (op.kind !== 'xmark' || op.mask !== FULL) continue;
     const owners = new Map<number, Set<string>>();
     for (const o of ops) {
@@ -257,11 +280,11 @@ export function analyzeMarks(rs: Ruleset): Diagnostic[] {
     const bits = [...owners.keys()].sort((a, b) => a - b);
     const all = u32(bits.reduce((x, b) => x | (1 << b), 0));
     const usedBits = (o: MarkOp): number => (o.kind === 'test' ? (o.mask === FULL ? 0 : o.mask) : o.kind === 'xmark' ? (o.mask === FULL ? 0 : o.value | o.mask) : 0);
-    const related = ops.filter((o) => o !== op && o.domain === op.domain && u32(usedBits(o) & all))
+    const related = own.filter((o) => o !== op && o.domain === op.domain && u32(usedBits(o) & all))
       .slice(0, 8).map((o) => ({ range: o.range, message: `${o.kind === 'test' ? 'tests' : 'writes'} ${domainName(o.domain)} bits ${hex(u32(usedBits(o) & all))}` }));
     out.push({
       range: op.range, severity: 'warning', code: 'mark-clobber',
-      message: `${op.form} overwrites the whole ${domainName(op.domain)} with ${hex(op.value)}, clearing bits ${hex(all)} that other rules use (${bits.map((b) => `${hex(u32(1 << b))}: ${[...owners.get(b)!].slice(0, 3).join(', ')}`).join('; ')}); ${op.domain === 'mark' ? '--set-xmark' : 'CONNMARK --set-xmark'} ${hex(op.value)}/${hex(op.value)} would set only its own bits`,
+      message: `${op.form} overwrites the whole ${domainName(op.domain)} with ${hex(op.value)}, clearing bits ${hex(all)} that other rules use (${bits.map((b) => `${hex(u32(1 << b))}: ${ownersText([...owners.get(b)!])}`).join('; ')}); ${op.domain === 'mark' ? '--set-xmark' : 'CONNMARK --set-xmark'} ${hex(op.value)}/${hex(op.value)} would set only its own bits`,
       related,
     });
   }
@@ -281,7 +304,7 @@ export function analyzeMarks(rs: Ruleset): Diagnostic[] {
         const bit = u32(1 << b);
         const tests = ops.filter((o) => o.kind === 'test' && o.domain === d && o.value & o.mask & bit);
         if (copies.length && otherSet & bit) {
-          for (const c of copies) {
+          for (const c of copies.filter((x) => !external.has(x))) {
             out.push({
               range: c.range, severity: 'warning', code: 'connmark-mask-misses',
               message: `${c.kind === 'save' ? '--save-mark' : '--restore-mark'} copies bits ${hex(c.kind === 'save' || c.kind === 'restore' ? u32(c.nfmask & c.ctmask) : 0)} only, but bit ${hex(bit)} is set on the ${domainName(other)} and tested on the ${domainName(d)} (${refText(tests[0].rule)}): no rule carries it over`,
@@ -291,6 +314,7 @@ export function analyzeMarks(rs: Ruleset): Diagnostic[] {
           continue;
         }
         for (const t of tests) {
+          if (external.has(t)) continue;
           out.push({ range: t.range, severity: 'hint', code: 'mark-bit-never-set', message: `${domainName(d)} bit ${hex(bit)} is tested here but no rule in this file sets it${copies.length ? ' or copies it in' : ''} (it may come from outside: a socket mark, another tool)` });
         }
       }
