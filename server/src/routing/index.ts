@@ -9,6 +9,7 @@
 //   loadNodeProfile(pathOrText, readFile, opts?)
 //                                a `*.nflens-node` profile (docs/node-profile.md) → NodeProfile:
 //                                { routing: RoutingConfig, ipsets, ipsetsByName, ruleset?, sources, diagnostics }
+//   findNodeProfileRef(text)     a ruleset's `# nflens-node: PATH` comment → { path, range }
 //   routeDecision(cfg, query)    the kernel's routing decision for one packet → RouteDecision:
 //                                { outcome: route|error|unknown, type, rule, table, route, dev, gateway, src,
 //                                  nexthops (several = multipath, "one of"), steps (each ip rule tried), summary }
@@ -19,7 +20,8 @@
 //                                after OUTPUT (mark, daddr or tos changed) call it again with the packet's
 //                                source, which the first decision chose, as `src`.
 //   ipsetContains(set, packet, dirs, sets?)
-//                                `-m set --match-set NAME src,dst` membership → true | false | undefined (unknown)
+//                                `-m set --match-set NAME src,dst` membership → true | false | undefined (unknown);
+//                                nomatch, netmask, hash:net,iface's stop-at-first-net; checked against `ipset test`
 //   isLocalAddress(cfg, addr)    does the host own the address (`addrtype LOCAL`, INPUT vs FORWARD)?
 //   markRoute(cfg, write)        where the bits a MARK writes send packets, for hover: readers (each ip rule
 //                                with fwmark and its verdict), path, target table and route, caveats, and
