@@ -25,7 +25,7 @@ function script(s: Scenario): string {
     for (const a of f.addrs) lines.push(`ip addr add ${a} dev ${f.name}`);
   }
   for (const c of s.setup) lines.push(`ip ${c.join(' ')} >/dev/null 2>&1; echo "@@S $?"`);
-  lines.push("echo '@@RULES'", 'ip rule show', "echo '@@ROUTES'", 'ip route show table all', "echo '@@ADDR'", 'ip addr');
+  lines.push("echo '@@BRIEF'", 'ip -br addr', "echo '@@RULES'", 'ip rule show', "echo '@@ROUTES'", 'ip route show table all', "echo '@@ADDR'", 'ip addr');
   s.queries.forEach((q, i) => lines.push(`echo '@@Q ${i}'`, `ip ${queryArgs(q).join(' ')} 2>&1`));
   lines.push('true');
   return lines.join('\n') + '\n';
@@ -71,6 +71,11 @@ test('routing decision agrees with `ip route get` on random policy-routing scena
       const custom = routes.value.filter((x) => x.family === 'ip' && x.table !== 254 && x.table !== 255).length;
       if (custom !== okCustomRoutes) roundTrip.push(`seed ${seed}: ${custom} routes parsed in tables 100-200, kernel took ${okCustomRoutes}\n${routesText}`);
       if (addrs.value.length !== 1 + 2 * s.ifaces.length) roundTrip.push(`seed ${seed}: ${addrs.value.length} interfaces parsed`);
+      // `ip -br addr` has no scope or secondary column: what the parser infers must match `ip addr`.
+      const brief = parseAddrs(section(out, 'BRIEF', 'RULES'));
+      const view = (ifs: typeof addrs.value) => ifs.map((i) => `${i.name}@${i.link} ${i.up} ${i.addrs.map((a) => `${a.text}${a.secondary ? 's' : ''}/${a.scope}`).join(' ')}`);
+      for (const d of brief.diagnostics) roundTrip.push(`seed ${seed} ip -br addr: ${d.code} ${d.message}`);
+      if (JSON.stringify(view(brief.value)) !== JSON.stringify(view(addrs.value))) roundTrip.push(`seed ${seed}: ip -br addr ${JSON.stringify(view(brief.value))} vs ip addr ${JSON.stringify(view(addrs.value))}`);
 
       const cfg: RoutingConfig = { rules: rules.value, routes: routes.value, interfaces: addrs.value, tables: defaultRtTables(), forwarding: s.forwarding };
       s.queries.forEach((q: Query, i) => {
