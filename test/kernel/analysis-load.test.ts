@@ -107,7 +107,8 @@ function nftCases(): Case[] {
   const out: Case[] = [];
   const add = (kind: string, what: string, text: string) => out.push({ id: `nft#${out.length + 1}`, group: 'nft', kind, what, text, family: 'ip', nft: true });
   const hooks = ['prerouting', 'input', 'forward', 'output', 'postrouting'];
-  const stmts = ['tcp dport 80 dnat to 10.0.0.1', 'masquerade', 'tcp dport 80 redirect to :8080', 'snat to 10.0.0.1', 'accept', 'meta mark set 0x1', 'ct mark set mark and 0x3'];
+  const stmts = ['tcp dport 80 dnat to 10.0.0.1', 'masquerade', 'tcp dport 80 redirect to :8080', 'snat to 10.0.0.1', 'accept', 'meta mark set 0x1', 'ct mark set mark and 0x3',
+    'reject', 'fib saddr . iif oif missing drop', 'fib daddr . oif type local accept', 'fib daddr type local accept', 'socket transparent 1 accept', 'meta skuid 0 accept', 'oifname "lo" accept', 'tcp dport 80 tproxy to :3128'];
   for (const type of ['filter', 'nat']) {
     for (const hook of hooks) {
       if (type === 'nat' && hook === 'forward') continue;

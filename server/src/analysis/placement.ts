@@ -197,6 +197,21 @@ const NFT_NAT: Record<string, Hook[]> = {
   masquerade: ['postrouting'],
 };
 
+/** Hooks where the kernel accepts an nft match expression that validates its hook (fib, socket); undefined = anywhere. */
+function nftMatchHooks(module: string, what: string): Hook[] | undefined {
+  if (module === 'socket') return ['prerouting', 'input', 'output'];
+  if (module === 'fib') {
+    const words = what.replace(/^fib\s+/, '').split(/[\s.]+/).filter(Boolean);
+    const result = words[words.length - 1];
+    if (result === 'oif' || result === 'oifname') return ['prerouting', 'input', 'forward'];
+    if (result === 'type') {
+      if (words.includes('iif')) return ['prerouting', 'input', 'forward'];
+      if (words.includes('oif')) return ['forward', 'output', 'postrouting'];
+    }
+  }
+  return undefined;
+}
+
 function nftPlacement(table: Table, g: ChainGraph, reach: HookReach): Diagnostic[] {
   const out: Diagnostic[] = [];
   // Chain types reaching each chain, from the base chains.
@@ -231,6 +246,17 @@ function nftPlacement(table: Table, g: ChainGraph, reach: HookReach): Diagnostic
         if (key === 'tproxy') {
           const bad = hooks.filter((h) => h !== 'prerouting');
           if (bad.length) out.push({ range: a.range, severity: 'error', code: 'wrong-hook', message: `tproxy is only valid at hook prerouting, but chain ${chain.name} runs at ${bad.join(', ')}; nft refuses to load it` });
+        }
+      }
+      if (rule.actions.some((a) => a.kind === 'extension' && a.name === 'reject')) {
+        const a = rule.actions.find((x) => x.name === 'reject')!;
+        if (hooks.includes('postrouting')) out.push({ range: a.range, severity: 'error', code: 'wrong-hook', message: `reject is not valid at hook postrouting (chain ${chain.name} runs there); nft refuses to load it`, related: relatedPath(reach, chain, 'postrouting') });
+      }
+      for (const m of rule.matches) {
+        const allowed = nftMatchHooks(m.module, m.options[0]?.name ?? m.nft?.left ?? '');
+        if (allowed) {
+          const bad = hooks.filter((h) => !allowed.includes(h));
+          if (bad.length) out.push({ range: m.range, severity: 'error', code: 'wrong-hook', message: `"${m.nft?.left ?? m.module}" is only valid at hook ${allowed.join('/')}, but chain ${chain.name} runs at ${bad.join(', ')}; nft refuses to load it`, related: relatedPath(reach, chain, bad[0]) });
         }
       }
       for (const m of rule.matches) {
