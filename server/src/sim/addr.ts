@@ -10,6 +10,8 @@ export interface Cidr {
   family: 'ip' | 'ip6';
   n: bigint;
   prefix: number;
+  /** The prefix as a bit mask, computed once (BigInt arithmetic is the walk's hot path). */
+  mask?: bigint;
 }
 
 function parse4(text: string): bigint | undefined {
@@ -87,11 +89,14 @@ export function parseCidr(text: string): Cidr | undefined {
     }
     if (prefix > bits(a.family)) return undefined;
   }
-  return { family: a.family, n: a.n & maskOf(a.family, prefix), prefix };
+  const mask = maskOf(a.family, prefix);
+  return { family: a.family, n: a.n & mask, prefix, mask };
 }
 
 export function inCidr(a: Addr, c: Cidr): boolean {
-  return a.family === c.family && (a.n & maskOf(c.family, c.prefix)) === c.n;
+  if (a.family !== c.family) return false;
+  if (c.mask === undefined) c.mask = maskOf(c.family, c.prefix);
+  return (a.n & c.mask) === c.n;
 }
 
 export function addrEq(a: Addr, b: Addr): boolean {

@@ -5,7 +5,7 @@ import type { Match, Option, Rule, Table } from '../model/ruleset';
 import { evalNftMatch, vmapChoice } from './nft-eval';
 import { ipsetContains } from '../routing/ipset-match';
 import { markMatches } from '../knowledge/marks';
-import { addrEq, inCidr, inRange, isLoopback, isMulticast, lastOf, parseAddr, parseCidr, type Addr } from './addr';
+import { addrEq, inCidr, inRange, isLoopback, isMulticast, lastOf, parseAddr, parseCidr, type Addr, type Cidr } from './addr';
 import {
   asCidr, asInterface, asList, asMark, asNumberRange, asPorts, interfaceMatches, isBuiltinOption, optionName,
   optionText, parseIcmpType, portIn, protoNumber, valueText,
@@ -24,8 +24,35 @@ export interface RuleEval {
 
 const U = (reason: string): Tri => ({ unknown: reason });
 
+const sourceCache = new WeakMap<Option, string>();
+
 export function optionSource(o: Option): string {
-  return `${o.negated ? '! ' : ''}${o.flag}${o.values.length ? ' ' + optionText(o) : ''}`;
+  let t = sourceCache.get(o);
+  if (t === undefined) sourceCache.set(o, (t = `${o.negated ? '! ' : ''}${o.flag}${o.values.length ? ' ' + optionText(o) : ''}`));
+  return t;
+}
+
+const cidrCache = new WeakMap<Option, (Cidr | undefined)[]>();
+
+/** The option's addresses (a comma list allowed), parsed once per option. */
+function optionCidrs(o: Option): (Cidr | undefined)[] {
+  let c = cidrCache.get(o);
+  if (!c) {
+    const items = o.values.length === 1 ? valueText(o.values[0]).split(',') : o.values.map(valueText);
+    c = o.values.length === 1 && items.length === 1 ? [asCidr(o.values[0])] : items.map((it) => parseCidr(it));
+    cidrCache.set(o, c);
+  }
+  return c;
+}
+
+/** The packet's address, parsed once per value it takes. */
+function packetAddr(p: WalkPacket, which: 'src' | 'dst'): Addr | undefined {
+  const text = p[which];
+  const c = p.addrCache?.[which];
+  if (c && c.text === text) return c.addr;
+  const addr = parseAddr(text);
+  (p.addrCache ??= {})[which] = { text, addr };
+  return addr;
 }
 
 /** Modules whose outcome depends on state the packet line cannot carry (time, rates, history, payload). */
@@ -106,14 +133,13 @@ function tcpFlags(p: WalkPacket, maskT: string, compT: string): Tri {
   return true;
 }
 
-function addrOpt(a: string, o: Option): Tri {
-  const pa = parseAddr(a);
-  const items = o.values.length === 1 ? valueText(o.values[0]).split(',') : o.values.map(valueText);
-  if (!pa) return U(`cannot read packet address "${a}"`);
+function addrOpt(pa: Addr | undefined, o: Option): Tri {
+  if (!pa) return U('cannot read the packet address');
   let any = false;
-  for (const it of items) {
-    const c = o.values.length === 1 && items.length === 1 ? asCidr(o.values[0]) : parseCidr(it);
-    if (!c) return U(`"${it}" is not an address (host names are not resolved)`);
+  const cs = optionCidrs(o);
+  for (let i = 0; i < cs.length; i++) {
+    const c = cs[i];
+    if (!c) return U(`"${optionText(o)}" is not an address (host names are not resolved)`);
     if (inCidr(pa, c)) any = true;
   }
   return any;
@@ -160,8 +186,8 @@ function evalOption(m: Match, o: Option, p: WalkPacket): { v: Tri; negationDone?
   const v0 = o.values[0];
   if (isBuiltinOption(o) || m.module === '') {
     switch (name) {
-      case 'source': return { v: addrOpt(p.src, o) };
-      case 'destination': return { v: addrOpt(p.dst, o) };
+      case 'source': return { v: addrOpt(packetAddr(p, 'src'), o) };
+      case 'destination': return { v: addrOpt(packetAddr(p, 'dst'), o) };
       case 'in-interface':
         if (p.iif === undefined) return { v: false, negationDone: false };
         return { v: v0 ? interfaceMatches(p.iif, asInterface(v0)) : U('-i needs a name') };
@@ -253,8 +279,8 @@ function evalOption(m: Match, o: Option, p: WalkPacket): { v: Tri; negationDone?
         if (p.ct !== 'tracked') return { v: false, negationDone: true };
         if (p.ctDir !== 'original') return { v: U('the original tuple of a reply is not in the packet line') };
         const o2 = { ...o, values: o.values };
-        if (name === 'ctorigsrc') return { v: addrOpt(p.orig.src, o2) };
-        if (name === 'ctorigdst') return { v: addrOpt(p.orig.dst, o2) };
+        if (name === 'ctorigsrc') return { v: addrOpt(parseAddr(p.orig.src), o2) };
+        if (name === 'ctorigdst') return { v: addrOpt(parseAddr(p.orig.dst), o2) };
         const port = name === 'ctorigsrcport' ? p.orig.sport : p.orig.dport;
         const r = v0 ? asPorts(v0) : undefined;
         if (port === undefined) return { v: false };
@@ -339,9 +365,113 @@ function evalOption(m: Match, o: Option, p: WalkPacket): { v: Tri; negationDone?
 const KNOWN_MODULES = new Set(['', 'comment', 'tcp', 'udp', 'udplite', 'sctp', 'dccp', 'multiport', 'mark', 'connmark', 'state', 'conntrack',
   'owner', 'addrtype', 'iprange', 'icmp', 'icmp6', 'icmpv6', 'set', 'length']);
 
-export function evalRule(rule: Rule, p: WalkPacket, table?: Table): RuleEval {
-  let unknown: string | undefined;
+// Compiled rules: the common iptables options (addresses, interfaces, protocol, ports, marks) become
+// small closures over pre-parsed values, and a failure returns a result object made once per option.
+// Everything else goes through evalOption. Kept per Rule object (a re-parse makes new ones).
+type Check = (p: WalkPacket) => Tri;
+interface Compiled { checks: { check: Check; fail: RuleEval }[]; tail?: boolean }
+const MATCH: RuleEval = Object.freeze({ result: 'match' }) as RuleEval;
+
+function v4(p: WalkPacket, which: 'src' | 'dst'): number | undefined {
+  const text = p[which];
+  const c = p.addrCache?.[which];
+  if (c && c.text === text) return c.n4;
+  const a = packetAddr(p, which);
+  const e = p.addrCache![which]!;
+  e.n4 = a && a.family === 'ip' ? Number(a.n) : undefined;
+  return e.n4;
+}
+
+function compileOption(m: Match, o: Option): Check {
+  const name = optionName(o);
+  const neg = o.negated;
+  const builtin = isBuiltinOption(o) || m.module === '';
+  if (builtin && (name === 'source' || name === 'destination')) {
+    const cs = optionCidrs(o);
+    if (cs.length === 1 && cs[0] && cs[0].family === 'ip') {
+      const mask = Number(cs[0].mask ?? 0n), net = Number(cs[0].n), which = name === 'source' ? 'src' : 'dst';
+      return (p) => {
+        const a = v4(p, which);
+        if (a === undefined) return evalOption(m, o, p).v === true ? !neg : neg;
+        return ((a & mask) >>> 0 === net) !== neg;
+      };
+    }
+  }
+  if (builtin && (name === 'in-interface' || name === 'out-interface') && o.values[0]) {
+    const pat = asInterface(o.values[0]);
+    const which = name === 'in-interface' ? 'iif' : 'oif';
+    return (p) => {
+      const n = p[which];
+      return (n !== undefined && (pat.wildcard ? n.startsWith(pat.name) : n === pat.name)) !== neg;
+    };
+  }
+  if ((m.module === 'mark' || m.module === 'connmark') && name === 'mark' && o.values[0]) {
+    const mm = asMark(o.values[0]);
+    if (mm) {
+      if (m.module === 'mark') return (p) => markMatches(p.mark, mm.value, mm.mask) !== neg;
+      return (p) => (p.ct === 'tracked' ? markMatches(p.ctmark, mm.value, mm.mask) !== neg : p.ct === 'template' ? markMatches(0, mm.value, mm.mask) !== neg : false);
+    }
+  }
+  if ((m.module === 'tcp' || m.module === 'udp') && (name === 'dport' || name === 'sport' || name === 'destination-port' || name === 'source-port') && o.values[0]) {
+    const r = asPorts(o.values[0]);
+    if (r && r.length === 1) {
+      const lo = Math.min(r[0].from, r[0].to), hi = Math.max(r[0].from, r[0].to), proto = m.module;
+      const which = name === 'dport' || name === 'destination-port' ? 'dport' : 'sport';
+      return (p) => {
+        if (p.proto !== proto) return false;
+        const port = p[which];
+        return port !== undefined && (port >= lo && port <= hi) !== neg;
+      };
+    }
+  }
+  if (m.module === 'comment') return () => true;
+  return (p) => {
+    const { v, negationDone } = evalOption(m, o, p);
+    if (typeof v === 'object') return v;
+    return negationDone ? v : neg ? !v : v;
+  };
+}
+
+function compile(rule: Rule): Compiled | null {
+  const checks: Compiled['checks'] = [];
   for (const m of rule.matches) {
+    if (m.nft) return null;
+    if (!m.options.length && m.module !== '') {
+      // Bare modules: keep the generic path (protocol requirement, unknown modules).
+      return null;
+    }
+    for (const o of m.options) checks.push({ check: compileOption(m, o), fail: Object.freeze({ result: 'nomatch', failed: optionSource(o) }) as RuleEval });
+  }
+  return { checks, tail: rule.actions.some((a) => a.kind === 'extension' && (a.name === 'vmap' || a.name === 'limit' || a.name === 'quota' || a.name === 'meter')) };
+}
+
+const COMPILED = Symbol('nflens.sim.compiled');
+
+export function evalRule(rule: Rule, p: WalkPacket, table?: Table): RuleEval {
+  // Kept on the rule itself (a symbol: invisible to JSON and to the model's type); WeakMap lookups
+  // cost more than the check on a 10 000-rule chain.
+  const holder = rule as Rule & { [COMPILED]?: Compiled | null };
+  let c = holder[COMPILED];
+  if (c === undefined) holder[COMPILED] = c = compile(rule);
+  if (c && !c.tail) {
+    let unknown: string | undefined;
+    const cs = c.checks;
+    for (let i = 0; i < cs.length; i++) {
+      const v = cs[i].check(p);
+      if (v === true) continue;
+      if (v === false) return cs[i].fail;
+      unknown ??= v.unknown;
+    }
+    return unknown ? { result: 'unknown', reason: unknown } : MATCH;
+  }
+  return evalRuleGeneric(rule, p, table);
+}
+
+function evalRuleGeneric(rule: Rule, p: WalkPacket, table?: Table): RuleEval {
+  let unknown: string | undefined;
+  const ms = rule.matches;
+  for (let mi = 0; mi < ms.length; mi++) {
+    const m = ms[mi];
     if (m.nft) {
       const v = evalNftMatch(m, p, table);
       if (typeof v === 'object') { unknown ??= v.unknown; continue; }
@@ -355,7 +485,9 @@ export function evalRule(rule: Rule, p: WalkPacket, table?: Table): RuleEval {
       else if (!KNOWN_MODULES.has(m.module)) unknown ??= `match module "${m.module}" is not known`;
       continue;
     }
-    for (const o of m.options) {
+    const os = m.options;
+    for (let oi = 0; oi < os.length; oi++) {
+      const o = os[oi];
       const { v, negationDone } = evalOption(m, o, p);
       if (typeof v === 'object') { unknown ??= v.unknown; continue; }
       const holds = negationDone ? v : o.negated ? !v : v;

@@ -46,6 +46,8 @@ export interface WalkPacket {
   natSrcChanged: boolean;
   /** REDIRECT sends the packet to this host whatever the address says. */
   redirected: boolean;
+  /** Parsed addresses, keyed by the text they were parsed from (NAT changes the text). */
+  addrCache?: { src?: { text: string; addr: Addr | undefined; n4?: number }; dst?: { text: string; addr: Addr | undefined; n4?: number } };
   /** The tuple as the packet arrived (for --ctorig*). */
   orig: { src: string; dst: string; sport?: number; dport?: number };
 }

@@ -90,7 +90,28 @@ interface BaseChain {
   order: number;
 }
 
+class RuleStep implements Step {
+  readonly kind = 'rule' as const;
+  action = '';
+  note?: string;
+  constructor(
+    public hook: Hook, public table: string, public family: string, public chain: string, public line: number,
+    public ruleIndex: number, public range: Range, public result: Step['result'], public mark: string, public ctmark: string,
+    public src: string, public dst: string, public sport: number | undefined, public dport: number | undefined,
+    public assumed: 'match' | 'nomatch' | undefined, public reason: string | undefined, public failed: string | undefined,
+  ) {}
+}
+
 const MAX_STACK = 64;
+
+const byNameCache = new WeakMap<Table, { n: number; map: Map<string, Chain> }>();
+
+/** The table's chains by name, built once per table (a kube-proxy nat table has tens of thousands). */
+function chainsByName(t: Table): Map<string, Chain> {
+  let c = byNameCache.get(t);
+  if (!c || c.n !== t.chains.length) byNameCache.set(t, (c = { n: t.chains.length, map: new Map(t.chains.map((x) => [x.name, x])) }));
+  return c.map;
+}
 const CONNTRACK_PRIORITY = -200;
 
 function tableApplies(t: Table, rs: Ruleset, family: 'ip' | 'ip6'): boolean {
@@ -143,9 +164,21 @@ class Walker {
     }
   }
 
+  private hexMark = { n: -1, t: '' };
+  private hexCt = { n: -1, t: '' };
+  /** hex() of the current marks, cached: most steps change neither. */
+  markHex(): string {
+    if (this.hexMark.n !== this.s.mark) this.hexMark = { n: this.s.mark, t: hex(this.s.mark) };
+    return this.hexMark.t;
+  }
+  ctHex(): string {
+    if (this.hexCt.n !== this.s.ctmark) this.hexCt = { n: this.s.ctmark, t: hex(this.s.ctmark) };
+    return this.hexCt.t;
+  }
+
   snap(): Pick<Step, 'mark' | 'ctmark' | 'src' | 'dst' | 'sport' | 'dport'> {
     const s = this.s;
-    const o: Pick<Step, 'mark' | 'ctmark' | 'src' | 'dst' | 'sport' | 'dport'> = { mark: hex(s.mark), ctmark: hex(s.ctmark), src: s.src, dst: s.dst };
+    const o: Pick<Step, 'mark' | 'ctmark' | 'src' | 'dst' | 'sport' | 'dport'> = { mark: this.markHex(), ctmark: this.ctHex(), src: s.src, dst: s.dst };
     if (s.sport !== undefined) o.sport = s.sport;
     if (s.dport !== undefined) o.dport = s.dport;
     return o;
@@ -267,7 +300,7 @@ class Walker {
     let cur = startChain;
     let idx = startIndex;
     const seen = new Set<string>();
-    const byName = new Map(t.chains.map((c) => [c.name, c]));
+    const byName = chainsByName(t);
     const enter = (c: Chain): { verdict: Verdict; at?: number } | undefined => {
       const key = `${c.name}|${stack.map((f) => f.chain.name + ':' + f.index).join(',')}|${s.mark}|${s.ctmark}|${s.src}|${s.dst}|${s.sport}|${s.dport}`;
       if (seen.has(key) || stack.length > MAX_STACK) {
@@ -311,22 +344,18 @@ class Walker {
       }
       const rule = cur.rules[idx];
       const ev = evalRule(rule, s, t);
-      const key = ruleKey(t.name, cur.name, idx, s.hook);
       let matched = ev.result === 'match';
       let assumed: 'match' | 'nomatch' | undefined;
       if (ev.result === 'unknown') {
+        const key = ruleKey(t.name, cur.name, idx, s.hook);
         const d = this.opts.decide?.(key);
         matched = d ?? (this.opts.assume ?? 'nomatch') === 'match';
         assumed = matched ? 'match' : 'nomatch';
         this.unknowns.push({ key, assumed, reason: ev.reason ?? '' });
       }
-      const step: Step = {
-        kind: 'rule', hook: s.hook, table: t.name, family: t.family, chain: cur.name, line: rule.range.start.line + 1,
-        ruleIndex: idx, range: rule.range, result: ev.result, action: '', ...this.snap(),
-      };
-      if (assumed) step.assumed = assumed;
-      if (ev.reason) step.reason = ev.reason;
-      if (ev.failed) step.failed = ev.failed;
+      // One class, one shape: a walk over a big dump makes tens of thousands of steps.
+      const step: Step = new RuleStep(s.hook, t.name, t.family, cur.name, rule.range.start.line + 1, idx, rule.range, ev.result,
+        this.markHex(), this.ctHex(), s.src, s.dst, s.sport, s.dport, assumed, ev.reason, ev.failed);
       this.steps.push(step);
       if (!matched) { idx++; continue; }
       const out = this.actions(t, rule, step, byName, stack, () => ({ cur, idx }), enter, ret, policy);
