@@ -122,9 +122,8 @@ class Builder {
 
   // ---- walking -------------------------------------------------------------------------------
 
-  top(b: Block) {
-    this.hasIncludes = b.children.some((n) => n.stmt?.k === 'include');
-    for (const n of b.children) this.topNode(n);
+  /** After the last statement: checks that need the whole file. */
+  finish() {
     for (const l of this.pendingLists) {
       if (!l.name) continue;
       const key = `${l.family ?? 'ip'} ${l.name}`;
@@ -772,15 +771,17 @@ class Builder {
         if (p.k === 'val' && /\*"?$/.test(p.text)) this.err(p.range, 'bad-value', `"${p.text}": a wildcard is only valid as a set element, not on the left of a match`);
       }
     }
-    const walk = (e: Expr) => {
-      if (e.k !== 'bin') return;
-      if (['&', '|', '^', 'and', 'or', 'xor', '<<', '>>'].includes(e.op)) {
-        const sel = leftSelector(e.l);
-        if (sel && STRING_KEYS.has(sel.key)) this.err(e.range, 'bad-value', `bit operations do not apply to the string "${sel.text}"`);
-      }
-      walk(e.l);
-    };
-    walk(left);
+    // nft 1.0.6 loads one bit operation on an interface name but refuses a chain of them
+    // ("Empty string is not allowed"): a chain is an error, a single one a warning.
+    let ops = 0;
+    let sel: Extract<Expr, { k: 'sel' }> | undefined;
+    for (let e: Expr = left; e.k === 'bin' && ['&', '|', '^', 'and', 'or', 'xor', '<<', '>>'].includes(e.op); e = e.l) {
+      ops++;
+      sel = leftSelector(e.l);
+    }
+    if (ops && sel && STRING_KEYS.has(sel.key)) {
+      this.err(left.range, 'bad-value', `bit operations do not apply to the string "${sel.text}"`, ops > 1 ? 'error' : 'warning');
+    }
   }
 
   /** Elements of an anonymous set or map must have as many parts as the key expression. */
@@ -854,7 +855,7 @@ class Builder {
         const v = get(k)?.value;
         if (!v) continue;
         const text = v.k === 'var' ? this.vars.get(v.name)?.value ?? '' : v.text;
-        if (v.k === 'bin' && v.op === '-' || /^"?[^"]*"?-"/.test(text) || (v.k === 'val' && !v.str && /^\d+-\d+$/.test(v.text))) {
+        if (v.k === 'bin' && v.op === '-' || /^"?[^"]*"?-"/.test(text) || (v.k === 'val' && !v.str && /^[\d.:a-f]+-[\d.:a-f]+$/i.test(v.text) && /\d/.test(v.text))) {
           this.err(v.range, 'bad-value', `${s.name} ${k} takes a single value, not a range`);
         }
       }
@@ -1007,10 +1008,13 @@ export function buildNftRuleset(text: string): Ruleset {
       }],
     };
   }
-  const doc = parseNftDocument(text);
   const b = new Builder(text);
+  // whether something outside this file may declare what it uses (then missing objects only warn)
+  b.hasIncludes = /^[ \t]*include[ \t]/m.test(text);
+  // statements reach the model as they are parsed: the syntax tree of a huge script is never whole
+  const doc = parseNftDocument(text, (n) => b.topNode(n));
+  b.finish();
   b.diags.push(...doc.diagnostics);
-  b.top(doc.root);
   const fams = new Set(b.rs.tables.map((t) => t.family));
   b.rs.family = fams.size === 1 ? [...fams][0] : 'inet';
   return b.rs;

@@ -27,7 +27,7 @@ export interface Span {
 export type Expr = Span &
   (
     | { k: 'sel'; proto: string; key: string; words: string[] }
-    | { k: 'val'; tok: IToken; str: boolean }
+    | { k: 'val'; str: boolean }
     | { k: 'ref'; name: string }
     | { k: 'var'; name: string }
     | { k: 'set'; elems: Elem[] }
@@ -154,7 +154,15 @@ export function tokRange(t: IToken): Range {
 }
 
 function spanTok(a: IToken, b: IToken): Range {
-  return { start: tokRange(a).start, end: tokRange(b).end };
+  const start = offsetPos(a.startOffset);
+  const end = a === b || offsetOnLine(b.startOffset + b.image.length, start.line) < 0 ? tokRange(b).end : { line: start.line, character: b.startOffset + b.image.length - lineStarts[start.line] };
+  return { start, end };
+}
+
+/** -1 unless the offset lies on the given line. */
+function offsetOnLine(off: number, line: number): number {
+  const next = line + 1 < lineStarts.length ? lineStarts[line + 1] : Infinity;
+  return off >= lineStarts[line] && off < next ? off - lineStarts[line] : -1;
 }
 
 export function unquote(s: string): string {
@@ -544,7 +552,7 @@ class NftParser extends EmbeddedActionsParser {
     const base = { range: tokRange(t), text: t.image };
     if (t.tokenType === SetRef) return { k: 'ref', name: t.image.slice(1), ...base };
     if (t.tokenType === VarRef) return { k: 'var', name: t.image.slice(1), ...base };
-    return { k: 'val', tok: t, str: t.tokenType === QuotedString, ...base };
+    return { k: 'val', str: t.tokenType === QuotedString, ...base };
   }
 
   private hookSpec = this.RULE('hookSpec', (): NftStmt => {
@@ -804,7 +812,7 @@ class NftParser extends EmbeddedActionsParser {
                     { ALT: () => { this.CONSUME(Slash); this.CONSUME(Word); } },
                   ]);
                 });
-                return this.ACTION(() => ({ k: 'val' as const, tok: a0, str: false, ...this.span(a0, this.LA(0)) }));
+                return this.ACTION(() => ({ k: 'val' as const, str: false, ...this.span(a0, this.LA(0)) }));
               },
             },
             { ALT: () => this.SUBRULE(this.expr, { ARGS: [true] }) },
@@ -1199,7 +1207,7 @@ class NftParser extends EmbeddedActionsParser {
           },
         });
         this.ACTION(() => {
-          const v: Expr | undefined = vals.length ? { k: 'val', tok: vals[0], str: vals[0].tokenType === QuotedString, ...this.span(vals[0], vals[vals.length - 1]) } : undefined;
+          const v: Expr | undefined = vals.length ? { k: 'val', str: vals[0].tokenType === QuotedString, ...this.span(vals[0], vals[vals.length - 1]) } : undefined;
           opts.push({ name: k.image, value: v, range: spanTok(k, this.LA(0)) });
         });
       },
@@ -1273,8 +1281,10 @@ const CONTINUE_BEFORE = new Set<TokenType>([RCurly, Comma, Colon, Dot, RParen, R
 
 let parser: NftParser | undefined;
 
-/** Lex, split and parse a whole nft document. Never throws. */
-export function parseNftDocument(text: string): NftDocument {
+/** Lex, split and parse a whole nft document. Never throws. With `onTop`, each top-level statement
+ *  (with its block) is handed over as soon as it is complete and not kept in `root`, so a 150k-line
+ *  script never holds its whole syntax tree at once. */
+export function parseNftDocument(text: string, onTop?: (n: StmtNode) => void): NftDocument {
   parser ??= new NftParser();
   const p = parser;
   p.text = text;
@@ -1316,9 +1326,12 @@ export function parseNftDocument(text: string): NftDocument {
     }
     const blk = stack[stack.length - 1];
     const node = parseStatement(p, cur, blk.kind, !!opener, diagnostics, text);
-    const h = handles.get(tokRange(cur[cur.length - 1]).end.line);
-    if (h !== undefined) node.handle = h;
-    blk.children.push(node);
+    if (handles.size) {
+      const h = handles.get(tokRange(cur[cur.length - 1]).end.line);
+      if (h !== undefined) node.handle = h;
+    }
+    if (onTop && stack.length === 1 && !opener) onTop(node);
+    else blk.children.push(node);
     if (opener) {
       const b: Block = { kind: opener, header: node, children: [], open: openTok };
       node.block = b;
@@ -1331,6 +1344,7 @@ export function parseNftDocument(text: string): NftDocument {
   for (let i = 0; i < toks.length; i++) {
     const t = toks[i];
     const tt = t.tokenType;
+    if (i > 0) (toks as (IToken | undefined)[])[i - 1] = undefined; // let parsed tokens go
     if (tt === Newline) {
       if (depth === 0) { flush(); continue; }
       const prev = cur[cur.length - 1];
@@ -1362,6 +1376,7 @@ export function parseNftDocument(text: string): NftDocument {
       if (stack.length > 1) {
         const b = stack.pop()!;
         b.close = t;
+        if (onTop && stack.length === 1) onTop(root.children.pop()!);
       } else {
         diagnostics.push({ range: tokRange(t), severity: 'error', code: 'syntax', message: 'unmatched "}"' });
       }
@@ -1374,13 +1389,18 @@ export function parseNftDocument(text: string): NftDocument {
   while (stack.length > 1) {
     const b = stack.pop()!;
     diagnostics.push({ range: tokRange(b.open!), severity: 'error', code: 'syntax', message: 'missing "}" for this block' });
+    if (onTop && stack.length === 1) onTop(root.children.pop()!);
   }
   return { root, diagnostics, text };
 }
 
+const NO_TOKENS: IToken[] = [];
+
 function parseStatement(p: NftParser, toks: IToken[], ctx: BlockKind, opens: boolean, diagnostics: Diagnostic[], text: string): StmtNode {
   const range = spanTok(toks[0], toks[toks.length - 1]);
-  const node: StmtNode = { ctx, range, vars: toks.filter((t) => t.tokenType === VarRef) };
+  let vars: IToken[] = NO_TOKENS;
+  for (const t of toks) if (t.tokenType === VarRef) (vars === NO_TOKENS ? (vars = []) : vars).push(t);
+  const node: StmtNode = { ctx, range, vars };
   p.input = toks;
   p.diags = [];
   p.ruleOut = [];
