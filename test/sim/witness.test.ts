@@ -62,3 +62,38 @@ COMMIT
   assert.equal(b.packet.ctmark & 0x10, 0x10);
   assert.ok(b.packet.oif?.startsWith('veth'));
 });
+
+test('witness for every rule of the multi-wan nftables seed and an nft ruleset with sets and vmaps', () => {
+  const extra = `table inet f {
+  set pods { type ipv4_addr; flags interval; elements = { 10.1.0.0/16 } }
+  chain in {
+    type filter hook input priority 0; policy drop;
+    ct state { established, related } accept
+    iifname "lo" accept
+    ip saddr @pods tcp dport { 22, 8000-8100 } accept
+    meta mark & 0x200 == 0x200 ct direction reply accept
+    ip daddr != 10.0.0.0/8 udp dport 53 ct mark 0x10 accept
+    meta l4proto icmp accept
+  }
+  chain fwd {
+    type filter hook forward priority 0; policy accept;
+    iifname "veth*" oifname != "eth0" drop
+  }
+}
+`;
+  for (const [name, text] of [['examples/multi-wan.nft', readFileSync(join(root, 'examples/multi-wan.nft'), 'utf8')], ['inline nft', extra]] as const) {
+    const rs = parseRuleset(text);
+    assert.equal(rs.kind, 'nft');
+    let rules = 0, exact = 0;
+    const misses: string[] = [];
+    for (const t of rs.tables) for (const c of t.chains) c.rules.forEach((r, i) => {
+      rules++;
+      const w = witnessFor(rs, { table: t.name, family: t.family, chain: c.name, ruleIndex: i });
+      const first = walk(rs, w.packet, { from: { table: t.name, family: t.family, chain: c.name, ruleIndex: i } }).steps.find((s) => s.kind === 'rule');
+      assert.equal(first?.result === 'match', w.exact, `${name}:${r.range.start.line + 1} ${w.text}`);
+      if (w.exact) exact++; else misses.push(`${r.range.start.line + 1}: ${w.text} ${w.notes.join('; ')}`);
+    });
+    console.log(`${name}: ${exact}/${rules} rules get an exact witness`);
+    assert.equal(exact, rules, misses.join('\n'));
+  }
+});

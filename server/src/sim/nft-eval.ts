@@ -17,7 +17,7 @@ function unquote(s: string): string {
 }
 
 /** The items of a right-hand side: `{ a, b }`, `a,b`, `a`, or a named set's elements. */
-function items(right: string, setRef: string | undefined, table: Table | undefined, p: WalkPacket): string[] | { unknown: string } {
+export function items(right: string, setRef: string | undefined, table: Table | undefined, p: WalkPacket): string[] | { unknown: string } {
   if (setRef) {
     const given = p.sets[setRef];
     if (given) return given;
@@ -36,13 +36,13 @@ function items(right: string, setRef: string | undefined, table: Table | undefin
 
 const STATES = new Set(['new', 'established', 'related', 'invalid', 'untracked']);
 
-type Key =
+export type Key =
   | { k: 'mark'; mask: number } | { k: 'ctmark'; mask: number } | { k: 'ifname'; which: 'iif' | 'oif' }
   | { k: 'addr'; which: 'src' | 'dst'; family: 'ip' | 'ip6' } | { k: 'port'; which: 'sport' | 'dport'; proto?: string }
   | { k: 'l4proto' } | { k: 'ctstate' } | { k: 'ctdir' } | { k: 'ctzone' } | { k: 'uid' } | { k: 'gid' } | { k: 'nfproto' }
   | { k: 'icmptype'; v6: boolean } | { k: 'fibtype'; which: 'src' | 'dst' };
 
-function parseKey(left: string): Key | { unknown: string } {
+export function parseKey(left: string): Key | { unknown: string } {
   let l = left.trim().replace(/^meta (?=mark|iifname|oifname|iif|oif|l4proto|skuid|skgid|nfproto)/, '');
   let mask = 0xffffffff;
   const m = /^(.*?)\s*(?:&|and)\s*(0x[0-9a-fA-F]+|\d+)$/.exec(l);

@@ -1,7 +1,9 @@
 // A witness: a packet that satisfies one rule's own matches, proposed by the "Simulate packet from
 // here" code lens. Built option by option from the model, then checked by walking from the rule: the
 // result says whether the rule really matches it (exact) or which option could not be satisfied.
-import type { Option, Ruleset } from '../model/ruleset';
+import type { Match, Option, Ruleset } from '../model/ruleset';
+import { parseU32 } from '../knowledge/marks';
+import { items, parseKey } from './nft-eval';
 import { formatAddr, inCidr, parseAddr, parseCidr, type Cidr } from './addr';
 import { evalRule } from './match';
 import {
@@ -94,11 +96,97 @@ export function witnessFor(rs: Ruleset, start: StartPoint, base?: Partial<Packet
     else if (t !== 'all' && t !== '0') setProto(/^\d+$/.test(t) ? ({ 6: 'tcp', 17: 'udp', 1: 'icmp' } as Record<string, string>)[t] ?? t : t);
   }
   for (const m of rule.matches) {
+    if (m.nft) { applyNft(m); continue; }
     if (m.module !== '' && ['tcp', 'udp', 'sctp', 'udplite', 'dccp'].includes(m.module) && p.proto !== m.module) setProto(m.module);
     if ((m.module === 'icmp' || m.module === 'icmp6') && !p.proto.startsWith('icmp')) setProto(m.module === 'icmp' ? 'icmp' : 'icmpv6');
     for (const o of m.options) apply(m.module, o);
   }
   return finish();
+
+  /** nft expressions: the packet takes the first value the right side allows (or avoids it for !=). */
+  function applyNft(m: Match) {
+    const n = m.nft!;
+    const key = parseKey(n.left);
+    if ('unknown' in key) { notes.push(key.unknown); return; }
+    const its = items(n.right, n.setRef, table, initialState(p));
+    if (!Array.isArray(its)) {
+      if (n.setRef && (key.k === 'addr')) p.sets = { ...p.sets, [n.setRef]: [key.which === 'src' ? p.src : p.dst] };
+      else notes.push(its.unknown);
+      return;
+    }
+    const neg = n.op === '!=';
+    const first = its[0] ?? '';
+    switch (key.k) {
+      case 'mark': case 'ctmark': {
+        const v = parseU32(first.split('-')[0]);
+        if (v === undefined) return;
+        let x = (v & key.mask) >>> 0;
+        if (neg) x = (x ^ (key.mask & -key.mask)) >>> 0;
+        if (key.k === 'mark') p.mark = x; else { p.ctmark = x; if (p.ctState === 'new' && x) p.ctState = 'established'; }
+        return;
+      }
+      case 'ifname': {
+        const pats = its.map((t) => (t.endsWith('*') ? { name: t.slice(0, -1), wildcard: true } : { name: t, wildcard: false }));
+        const name = neg ? ['eth9', 'ens9', 'veth9', 'wlan9'].find((c) => !pats.some((q) => interfaceMatches(c, q)))! : pats[0].name + (pats[0].wildcard ? '0' : '');
+        if (key.which === 'iif') { if (!p.local) p.iif = name; } else p.oif = name;
+        return;
+      }
+      case 'addr': {
+        const cs = its.map((t) => parseCidr(t.split('-')[0]));
+        if (cs.some((c) => !c)) return;
+        const a = neg ? addrOutside(cs as Cidr[], family) : addrIn(cs[0]!);
+        if (!a) return;
+        const old = p[key.which];
+        p[key.which] = a;
+        if (key.which === 'dst' && hook === 'input') p.host = [...p.host.filter((h) => h !== old), a];
+        return;
+      }
+      case 'port': {
+        if (key.proto && p.proto !== key.proto) setProto(key.proto);
+        const r = its.map((t) => { const [a, b] = t.split('-'); return { from: Number(a), to: Number(b ?? a) }; });
+        if (r.some((x) => Number.isNaN(x.from) || Number.isNaN(x.to))) return;
+        let port: number | undefined;
+        if (n.op === '>=' || n.op === '>') port = r[0].from + (n.op === '>' ? 1 : 0);
+        else if (n.op === '<=' || n.op === '<') port = r[0].from - (n.op === '<' ? 1 : 0);
+        else port = neg ? portOutside(r) : r[0].from;
+        if (port !== undefined) p[key.which] = port;
+        return;
+      }
+      case 'l4proto': {
+        const pick = neg ? ['tcp', 'udp', 'icmp'].find((x) => !its.includes(x)) : first;
+        if (pick) setProto(pick);
+        return;
+      }
+      case 'ctstate': {
+        const states = ['new', 'established', 'related', 'invalid', 'untracked'];
+        const pick = neg ? states.find((x) => !its.includes(x)) : its.find((x) => states.includes(x));
+        if (pick) { p.ctState = pick as CtState; if (p.proto === 'tcp') p.tcpFlags = pick === 'new' ? ['SYN'] : ['ACK']; }
+        return;
+      }
+      case 'ctdir': {
+        const d = neg ? (first === 'reply' ? 'original' : 'reply') : first;
+        p.ctDir = d as 'original' | 'reply';
+        if (p.ctState === 'new' && p.ctDir === 'reply') p.ctState = 'established';
+        return;
+      }
+      case 'uid': case 'gid': {
+        const v = Number(first.split('-')[0]);
+        if (Number.isNaN(v)) return;
+        p[key.k] = neg ? v + 1 : v;
+        p.local = true;
+        return;
+      }
+      case 'fibtype':
+        if (first === 'local' && !neg) { const a = key.which === 'src' ? p.src : p.dst; if (!p.host.includes(a)) p.host = [...p.host, a]; }
+        return;
+      case 'icmptype': {
+        const t = parseIcmpType(first, key.v6);
+        if (!p.proto.startsWith('icmp')) setProto(key.v6 ? 'icmpv6' : 'icmp');
+        if (t?.type !== undefined && !neg) { p.icmpType = t.type; p.icmpCode = 0; }
+        return;
+      }
+    }
+  }
 
   function apply(module: string, o: Option) {
     const name = optionName(o);
@@ -218,7 +306,7 @@ export function witnessFor(rs: Ruleset, start: StartPoint, base?: Partial<Packet
       s.hook = hook;
       s.ct = p.ctState === 'untracked' ? 'untracked' : p.ctState === 'invalid' ? 'none' : 'tracked';
       s.oif = p.oif ?? (hook === 'forward' || hook === 'postrouting' || hook === 'output' ? 'eth1' : undefined);
-      const ev = evalRule(rule, s);
+      const ev = evalRule(rule, s, table);
       exact = ev.result === 'match';
       if (ev.result === 'nomatch') notes.push(`the rule still fails at ${ev.failed}`);
       if (ev.result === 'unknown') notes.push(`undecidable: ${ev.reason}`);
