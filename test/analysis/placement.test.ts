@@ -66,3 +66,16 @@ test('undefined chain carries a quick fix declaring it', () => {
   assert.equal(d.fixes![0].edits[0].newText, ':NOPE - [0:0]\n');
   assert.equal(d.fixes![0].edits[0].range.start.line, 4);
 });
+
+test('nft: iifname in a chain reached from output only is a warning; shared with prerouting, a hint; dnat needs a nat chain', () => {
+  const nft = (hooks: string[], stmt: string) => `table ip t {\n${hooks.map((h, i) => `\tchain b${i} {\n\t\ttype nat hook ${h} priority -100; policy accept;\n\t\tjump sub\n\t}\n`).join('')}\tchain sub {\n\t\t${stmt}\n\t}\n}\n`;
+  const only = codes(diags(nft(['output'], 'iifname "lo" return')), 'hook-never-matches');
+  assert.deepEqual(only.map((d) => d.severity), ['warning']);
+  const shared = codes(diags(nft(['prerouting', 'output'], 'iifname != "br0" tcp dport 80 dnat to 10.0.0.1')), 'hook-never-matches');
+  assert.deepEqual(shared.map((d) => d.severity), ['hint']);
+  assert.match(shared[0].message, /always holds/);
+  const filterType = diags(`table ip t {\n\tchain c {\n\t\ttype filter hook prerouting priority 0; policy accept;\n\t\ttcp dport 80 dnat to 10.0.0.1\n\t}\n}\n`);
+  assert.equal(codes(filterType, 'wrong-table').length, 1);
+  const post = diags(`table ip t {\n\tchain c {\n\t\ttype filter hook postrouting priority 0; policy accept;\n\t\treject\n\t}\n}\n`);
+  assert.equal(codes(post, 'wrong-hook').length, 1);
+});

@@ -266,7 +266,14 @@ function nftPlacement(table: Table, g: ChainGraph, reach: HookReach): Diagnostic
         const isSk = /^meta (skuid|skgid)\b|^(skuid|skgid)\b/.test(left);
         const bad = hooks.filter((h) => (isOut && (h === 'prerouting' || h === 'input' || h === 'ingress')) || (isIn && (h === 'output' || h === 'postrouting')) || (isSk && !['output', 'postrouting', 'input'].includes(h)));
         if (bad.length) {
-          out.push({ range: m.range, severity: 'warning', code: 'hook-never-matches', message: `"${left}" is not known at hook ${bad.join(', ')} (chain ${chain.name} runs there): this test never matches there` });
+          // Shared with hooks where it is known (Docker's nat-prerouting-and-output): a hint only.
+          const partly = bad.length < hooks.length;
+          const neg = m.nft?.op === '!=' || m.options.some((o) => o.negated);
+          out.push({
+            range: m.range, severity: partly ? 'hint' : 'warning', code: 'hook-never-matches',
+            message: `"${left}" is not known at hook ${bad.join(', ')} (chain ${chain.name} runs there): ${neg ? 'this negated test always holds there' : 'this test never matches there'}`,
+            related: relatedPath(reach, chain, bad[0]),
+          });
         }
       }
     }
