@@ -28,7 +28,7 @@ interface Doc {
 }
 
 /** Builds an nft script from one .t file: every ok line in every table (and chain) it applies to. */
-export function tToScript(content: string): Doc {
+export function tToScript(content: string, want: 'ok' | 'fail' = 'ok'): Doc {
   const out: string[] = [];
   const origin: Doc['origin'] = [];
   const chains = new Map<string, string>();
@@ -92,7 +92,7 @@ export function tToScript(content: string): Doc {
     }
     if (line.startsWith('-')) return; // disabled test
     const parts = line.split(';');
-    if (parts.length < 2 || parts[1] !== 'ok') return;
+    if (parts.length < 2 || parts[1] !== want) return;
     okRules++;
     for (const t of tables) for (const c of t.chains) emit(`add rule ${t.family} ${t.name} ${c} ${parts[0]}`, n, line, true);
   });
@@ -120,4 +120,23 @@ test('nft-py: every ok line of tests/py/*.t loads without an error diagnostic', 
   console.log(`nft-py: ${files.length} files, ${ok} ok rule lines, ${offenders.length} ok lines with an error`);
   assert.ok(ok > 1500, `only ${ok} ok rule lines found`);
   assert.equal(offenders.length, 0, offenders.slice(0, 30).join('\n'));
+});
+
+test('nft-py: share of the fail lines flagged with an error (printed; at least 25%)', () => {
+  let fails = 0;
+  let flagged = 0;
+  for (const f of tFiles(corpus)) {
+    const doc = tToScript(readFileSync(f, 'utf8'), 'fail');
+    fails += doc.okRules;
+    const { diagnostics } = parseRuleset(doc.text, { kind: 'nft' });
+    const hit = new Set<number>();
+    for (const d of diagnostics) {
+      const o = doc.origin[d.range.start.line];
+      if (d.severity === 'error' && o?.rule) hit.add(o.line);
+    }
+    flagged += hit.size;
+  }
+  console.log(`nft-py: ${flagged}/${fails} fail lines flagged (${((100 * flagged) / fails).toFixed(1)}%)`);
+  assert.ok(fails > 200);
+  assert.ok(flagged / fails >= 0.25, `only ${flagged}/${fails}`);
 });

@@ -219,3 +219,57 @@ export const COMMAND_VERBS = new Set([
 
 /** Maximum name length (kernel NFT_*_MAXNAMELEN is 256 with the terminating NUL). */
 export const MAX_NAME = 255;
+
+/** Symbolic constants some keys accept (nft's datatype symbol tables). Numbers are accepted too. */
+export const KEY_SYMBOLS: Record<string, ReadonlySet<string>> = {
+  'ct state': new Set(['invalid', 'established', 'related', 'new', 'untracked']),
+  'ct direction': new Set(['original', 'reply']),
+  'ct status': new Set(['expected', 'seen-reply', 'assured', 'confirmed', 'snat', 'dnat', 'dying']),
+  'meta pkttype': new Set(['host', 'unicast', 'broadcast', 'multicast', 'other']),
+  'meta day': new Set(['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat']),
+};
+
+/** Integer keys and their largest value (only numbers, ranges, sets and variables fit them). */
+export const KEY_MAX: Record<string, number> = {
+  'ct mark': 0xffffffff, 'meta mark': 0xffffffff, 'ct zone': 0xffff, 'vlan id': 4095, 'vlan dei': 1, 'vlan cfi': 1,
+  'vlan pcp': 7, 'ip ttl': 255, 'ip6 hoplimit': 255, 'ip dscp': 63, 'ip6 dscp': 63, 'ct label': 127,
+};
+
+export const LOG_LEVELS = new Set(['emerg', 'alert', 'crit', 'err', 'warn', 'notice', 'info', 'debug', 'audit']);
+
+/** ct keys that take a direction (`ct original saddr`). */
+export const CT_DIRECTIONAL = new Set(['saddr', 'daddr', 'proto-src', 'proto-dst', 'l3proto', 'protocol', 'bytes', 'packets', 'avgpkt', 'zone', 'ip saddr', 'ip daddr', 'ip6 saddr', 'ip6 daddr']);
+
+/** Hover lines for the first word of an expression. */
+export const EXPR_DOCS: Record<string, string> = {
+  ether: 'Ethernet header: daddr, saddr, type.',
+  vlan: '802.1Q VLAN header: id, dei, pcp, type.',
+  arp: 'ARP header: htype, ptype, hlen, plen, operation, saddr/daddr ip|ether.',
+  ip: 'IPv4 header fields (saddr, daddr, protocol, ttl, dscp...) or `ip option`.',
+  ip6: 'IPv6 header fields (saddr, daddr, nexthdr, hoplimit, flowlabel...).',
+  icmp: 'ICMP header: type, code, id, sequence, mtu, gateway.',
+  icmpv6: 'ICMPv6 header: type, code, mtu, id, sequence, max-delay.',
+  tcp: 'TCP header fields (sport, dport, flags, window...) or `tcp option`.',
+  udp: 'UDP header: sport, dport, length, checksum.',
+  sctp: 'SCTP header: sport, dport, vtag, or `sctp chunk`.',
+  th: 'Transport header ports of any protocol: sport, dport.',
+  meta: 'Packet metadata: mark, iifname, oifname, l4proto, nfproto, skuid, pkttype...',
+  ct: 'Conntrack: state, status, mark, zone, helper, [original|reply] saddr/daddr...',
+  fib: 'FIB (routing) lookup: fib saddr|daddr [. iif|oif|mark] oif|oifname|type.',
+  rt: 'Routing information of the packet: classid, nexthop, mtu, ipsec.',
+  socket: 'The local socket of the packet: transparent, mark, wildcard, cgroupv2.',
+  numgen: 'A number generator: numgen inc|random mod N [offset N].',
+  jhash: 'A Jenkins hash of the given expressions: jhash EXPR mod N [seed S] [offset N].',
+  symhash: 'A symmetric hash of the flow: symhash mod N [offset N].',
+  ...Object.fromEntries(['mark', 'iif', 'iifname', 'oif', 'oifname', 'skuid', 'skgid', 'pkttype', 'cgroup', 'cpu'].map((k) => [k, `meta ${k} (the meta prefix is optional).`])),
+};
+
+export const HOOK_DOCS: Record<string, string> = {
+  prerouting: 'Every incoming packet, before the routing decision.',
+  input: 'Packets for this host, after the routing decision.',
+  forward: 'Packets routed through this host.',
+  output: 'Packets this host sends.',
+  postrouting: 'Every outgoing packet, after the routing decision.',
+  ingress: 'Every packet as the device receives it (netdev, inet), before prerouting.',
+  egress: 'Every packet as the device sends it (netdev).',
+};

@@ -5,7 +5,7 @@ import {
   type Block, type Elem, type Expr, type NftStmt, type RuleStmt, type StmtNode,
 } from '../syntax/nft-parser';
 import {
-  CHAIN_POLICIES, CHAIN_TYPE_HOOKS, HOOKS, isFamily, MAX_NAME, META_SETTABLE, namedPriority, SET_FLAGS, SET_TYPES,
+  CHAIN_POLICIES, CHAIN_TYPE_HOOKS, CT_DIRECTIONAL, HOOKS, isFamily, KEY_MAX, KEY_SYMBOLS, LOG_LEVELS, PAYLOAD_FIELDS, MAX_NAME, META_SETTABLE, namedPriority, SET_FLAGS, SET_TYPES,
 } from '../knowledge/nft-keywords';
 import { OBJECT_PROPS, CT_TIMEOUT_STATES, NFT_COMMANDS } from '../knowledge/nft-objects';
 import type {
@@ -661,6 +661,7 @@ class Builder {
         this.exprChecks(t, s.right);
         this.lhsChecks(left);
         if (s.right.k === 'set') this.anonArity(left, s.right);
+        if (left.k === 'sel') this.valueChecks(left, s.right);
         break;
       }
       case 'verdict': {
@@ -712,6 +713,8 @@ class Builder {
           if (!t.objects.some((o) => o.kind === `ct ${sel.key}` && o.name === nm)) this.err(s.value.range, 'undefined-object', `ct ${sel.key} "${nm}" is not declared in table "${t.name}"`, this.hasIncludes ? 'warning' : 'error');
         }
         this.exprChecks(t, s.value);
+        if (s.value.k === 'set') this.err(s.value.range, 'bad-value', 'a set cannot be assigned: give one value');
+        else if (s.left.k === 'sel') this.valueChecks(s.left, s.value);
         r.actions.push({
           kind: 'extension', name: key, known: !!sel, range: s.range, nameRange: s.left.range, text: s.text,
           options: [{ name: 'value', flag: 'set', negated: false, values: this.values(s.value), range: s.value.range, nameRange: s.left.range }],
@@ -763,6 +766,52 @@ class Builder {
     }
   }
 
+  /** Known keys: complete selectors, symbolic constants, integer ranges. */
+  valueChecks(sel: Extract<Expr, { k: 'sel' }>, right: Expr) {
+    const w = sel.words;
+    const last = w[w.length - 1];
+    if (w.length === 1 && (w[0] === 'ct' || w[0] === 'meta' || (PAYLOAD_FIELDS[w[0]]?.length ?? 0) > 0)) {
+      this.err(sel.range, 'unknown-keyword', `"${w[0]}" needs a field or key here, such as ${w[0] === 'ct' ? '"ct state"' : w[0] === 'meta' ? '"meta mark"' : `"${w[0]} ${PAYLOAD_FIELDS[w[0]][0]}"`}`);
+      return;
+    }
+    if (last === 'option' || last === 'chunk') {
+      this.err(sel.range, 'unknown-keyword', `"${sel.text}" needs an option name`);
+      return;
+    }
+    if (sel.proto === 'ct' && w.some((x) => x === 'original' || x === 'reply') && !CT_DIRECTIONAL.has(sel.key)) {
+      this.err(sel.range, 'bad-value', `ct ${sel.key} has no direction`);
+    }
+    const key = `${sel.proto} ${sel.key}`;
+    const symbols = KEY_SYMBOLS[key];
+    const max = KEY_MAX[key];
+    const leaves: Expr[] = [];
+    const collect = (e: Expr) => {
+      if (e.k === 'list') e.items.forEach(collect);
+      else if (e.k === 'set') e.elems.forEach((el) => collect(el.key));
+      else if (e.k === 'bin' && (e.op === '|' || e.op === '-')) { collect(e.l); collect(e.r); }
+      else leaves.push(e);
+    };
+    collect(right);
+    for (const v of leaves) {
+      if (v.k !== 'val') continue;
+      if (symbols && !v.str && !/^(?:0x[0-9a-f]+|\d+)$/i.test(v.text)) {
+        const parts = v.text.split('-');
+        const bad = symbols.has(v.text) ? [] : parts.filter((p) => !symbols.has(p) && !/^(?:0x[0-9a-f]+|\d+)$/i.test(p));
+        if (bad.length && !(key === 'meta day' && v.str)) this.err(v.range, 'bad-value', `"${v.text}" is not a ${key} value (expected ${[...symbols].slice(0, 8).join(', ')})`);
+      }
+      if (max !== undefined) {
+        for (const p of v.text.split('-')) {
+          if (!/^(?:0x[0-9a-f]+|\d+)$/i.test(p)) {
+            if (!v.str && /^[a-z]/i.test(p) && key !== 'ip dscp' && key !== 'ip6 dscp' && key !== 'ct label') this.err(v.range, 'bad-value', `${key} takes a number, not "${v.text}"`);
+            break;
+          }
+          const n = Number(p);
+          if (n > max) { this.err(v.range, 'bad-value', `${key} is at most ${max}, not ${p}`); break; }
+        }
+      }
+    }
+  }
+
   /** The left side of a match or map: concatenations of expressions, no bit operations on strings. */
   lhsChecks(left: Expr) {
     const parts = this.concatParts(left);
@@ -803,6 +852,16 @@ class Builder {
 
   stmtChecks(t: Table, c: Chain, s: Extract<RuleStmt, { k: 'stmt' }>) {
     const get = (k: string) => s.args.find((x) => x.key === k);
+    if (s.name === 'log') {
+      const lvl = get('level')?.value;
+      if (lvl && !LOG_LEVELS.has(lvl.text)) this.err(lvl.range, 'bad-value', `unknown log level "${lvl.text}"`);
+      if (lvl?.text === 'audit' && s.args.length > 1) this.err(s.range, 'bad-value', 'log level audit takes no other log options');
+    }
+    if (s.name === 'queue') {
+      const num = get('num')?.value;
+      if (num && num.k === 'val' && num.text.split('-').some((p) => /^\d+$/.test(p) && Number(p) > 65535)) this.err(num.range, 'bad-value', 'queue numbers are 0-65535');
+      if (num && num.k === 'sel') this.err(num.range, 'bad-value', 'queue num takes a number or a range; use "queue to EXPR" for an expression');
+    }
     if (s.name === 'reject') {
       const w = get('with')?.value;
       if (w?.k === 'list') {
