@@ -58,7 +58,9 @@ export const DEFAULTS_TEXT = [
   'oif: with a node profile (--node), from its routing; else lo for a local destination, the interface of a connected `host ADDR/LEN@IFACE` subnet, else eth0',
   'socket uid/gid unknown (owner matches are unknown) unless given',
   'host addresses: loopback only (plus a node profile\'s), unless `host` lists them; without a profile a destination owned by the host goes to INPUT, others are FORWARDed; REDIRECT/MASQUERADE use the address on iif/oif (`host ADDR@IFACE`), else the first one',
-  'set contents unknown unless `set NAME=...` lists them',
+  'set contents unknown unless `set NAME=...` lists them (or a node profile / the nft file defines them)',
+  'conntrack is on (the kernel tracks connections once any rule on the host asks for it)',
+  'forwarding is on',
 ];
 
 export interface PacketParse {

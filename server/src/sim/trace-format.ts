@@ -33,7 +33,9 @@ export function packetJson(p: Packet): Record<string, unknown> {
 }
 
 export function traceJson(r: WalkResult): TraceJson {
-  const steps = r.steps.map(({ range: _r, ...rest }) => rest);
+  // The fields first, in its order; then the rest (undefined ones drop out of the JSON).
+  const steps = r.steps.map(({ range: _r, kind, hook, table, chain, line, result, action, mark, ctmark, ...rest }) =>
+    ({ hook, table, chain, line, result, action, mark, ctmark, kind, ...rest }));
   const out: TraceJson = { verdict: r.verdict, path: r.path, steps, unknowns: r.unknowns, packet: packetJson(r.packet) };
   if (r.decidedAt !== undefined) {
     const s = r.steps[r.decidedAt];
