@@ -97,8 +97,8 @@ function nftOps(table: Table, chain: Chain, rule: Rule, out: MarkOp[]) {
     const key = `${m.module} ${o.name}`;
     if (key !== 'meta mark' && key !== 'ct mark') continue;
     const domain: MarkDomain = key === 'ct mark' ? 'ctmark' : 'mark';
-    const am = new RegExp(`\\band ${NUM}\\s*$`).exec(o.flag || n.left);
-    if (!am && /\b(and|or|xor|&)\b/.test(o.flag || n.left)) continue;
+    const am = new RegExp(`(?:\\band|&)\\s*${NUM}\\s*$`).exec(o.flag || n.left); // nft lists `and` as `&`
+    if (!am && /\b(and|or|xor)\b|[&|^]/.test(o.flag || n.left)) continue;
     const mask = am ? parseU32(am[1]) : FULL;
     const v = o.values[0];
     const value = v?.kind === 'mark' || v?.kind === 'number' ? u32(v.value) : parseU32(n.right.trim());
@@ -110,7 +110,7 @@ function nftOps(table: Table, chain: Chain, rule: Rule, out: MarkOp[]) {
     const sm = /^(?:meta )?(ct )?mark set (.+)$/.exec(text);
     if (!sm) continue;
     const domain: MarkDomain = sm[1] ? 'ctmark' : 'mark';
-    const rhs = sm[2].trim().replace(/\s+(counter|comment).*$/, '');
+    const rhs = sm[2].trim().replace(/\s+(counter|comment).*$/, '').replace(/\s*&\s*/g, ' and ').replace(/\s*\|\s*/g, ' or ').replace(/\s*\^\s*/g, ' xor ');
     const other = domain === 'mark' ? 'ct mark' : 'mark';
     const self = domain === 'mark' ? '(?:meta )?mark' : 'ct mark';
     let x: RegExpExecArray | null;

@@ -538,11 +538,11 @@ export function nftRuleSpace(rule: Rule): Space {
       continue;
     }
     if ((key === 'meta mark' || key === 'ct mark') && (n.op === '==' || n.op === 'implicit' || n.op === '!=')) {
-      const am = /\band (0x[0-9a-fA-F]+|\d+)\s*$/.exec(o.flag || n.left);
+      const am = /(?:\band|&)\s*(0x[0-9a-fA-F]+|\d+)\s*$/.exec(o.flag || n.left); // nft lists `and` as `&`
       const mask = am ? Number(am[1]) >>> 0 : 0xffffffff;
       const v = o.values[0];
       const val = v?.kind === 'mark' || v?.kind === 'number' ? v.value >>> 0 : /^(0x[0-9a-fA-F]+|\d+)$/.test(words[0] ?? '') ? Number(words[0]) >>> 0 : undefined;
-      if (val === undefined || o.values.length !== 1 || (!am && /\b(and|or|xor|&)\b/.test(o.flag || n.left))) { unk(); continue; }
+      if (val === undefined || o.values.length !== 1 || (!am && /\b(and|or|xor)\b|[&|^]/.test(o.flag || n.left))) { unk(); continue; }
       (key === 'ct mark' ? s.ctmark : s.mark).push({ value: val, mask, negated: neg });
       continue;
     }

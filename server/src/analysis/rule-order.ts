@@ -73,9 +73,9 @@ function nftMods(rule: Rule, chainMods: (name: string) => Mods): Mods {
     if (a.kind === 'verdict') continue;
     if (a.name === 'mark-set' || a.name === 'ct-mark-set') {
       const key = a.name === 'mark-set' ? 'mark' : 'ctmark';
-      const x = /\b(or|xor|and) (0x[0-9a-fA-F]+|\d+)\s*$/.exec(a.text ?? '');
+      const x = /(\bor|\bxor|\band|[|^&])\s*(0x[0-9a-fA-F]+|\d+)\s*$/.exec(a.text ?? '');
       const n = x ? Number(x[2]) >>> 0 : FULL;
-      m[key] = (m[key] | (x?.[1] === 'and' ? ~n : n)) >>> 0;
+      m[key] = (m[key] | (x && (x[1] === 'and' || x[1] === '&') ? ~n : n)) >>> 0;
       continue;
     }
     if (a.name === 'vmap') {
