@@ -3,6 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkText } from '../../server/src/check';
+import { extensionDoc, extensionOptionDoc, extensionOptionFlags } from '../../server/src/knowledge/iptables-extensions';
 import { applyEdits, ensureBuilt, fileUri, find, LspClient, type Range } from './lsp-client';
 
 const ZT = 'examples/ztunnel-ambient.rules';
@@ -300,9 +301,26 @@ describe('language server over stdio', () => {
       assert.match(redirect, /Jumped to from 3 places:/);
     });
 
-    it('other modules: the knowledge base or a plain "not in the knowledge base"', async () => {
-      const md = await hoverAt('-m owner --uid-owner', 4, 0, istio);
-      assert.ok(/not in the knowledge base/.test(md) || /^\*\*-m owner\*\*\n\n\S/.test(md), md);
+    it('other modules, options and targets: the knowledge base\'s doc line, or "not in the knowledge base"', async () => {
+      assert.equal(await hoverAt('-m owner --uid-owner', 4, 0, istio), `**-m owner**\n\n${extensionDoc('owner', false)}`);
+      assert.equal(await hoverAt('--uid-owner 1337', 3, 0, istio), `**-m owner --uid-owner**\n\n${extensionOptionDoc('owner', 'uid-owner', false)}`);
+      assert.equal(await hoverAt('-j REDIRECT', 5, 0, istio), `**REDIRECT**\n\n${extensionDoc('REDIRECT', true)}`);
+      assert.equal(await hoverAt('-j CT --zone 1', 9, 0, istio), `**CT --zone**\n\n${extensionOptionDoc('CT', 'zone', true)}`);
+      const uri = 'untitled:unknown.rules';
+      const text = '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m nosuchmodule --foo 1 -j ACCEPT\nCOMMIT\n';
+      await c.open(uri, text);
+      const h = await c.request('textDocument/hover', { textDocument: { uri }, position: { line: 2, character: 14 } });
+      assert.equal(h.contents.value, 'match module `nosuchmodule`: not in the knowledge base.');
+    });
+
+    it('option completion comes from the knowledge base for the modules on the line', async () => {
+      const uri = 'untitled:options.rules';
+      const text = '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m conntrack --ct\nCOMMIT\n';
+      await c.open(uri, text);
+      const r = await c.request('textDocument/completion', { textDocument: { uri }, position: { line: 2, character: 34 } });
+      const labels = (Array.isArray(r) ? r : r.items).map((i: any) => i.label);
+      assert.deepEqual(labels, extensionOptionFlags('conntrack', false).filter((f) => f.startsWith('--ct')));
+      assert.ok(labels.includes('--ctstate'));
     });
   });
 

@@ -61,8 +61,10 @@ export function completions(doc: DocumentAnalysis, line: number, character: numb
     // Options of the core and of the modules/target already on the line.
     const mods = [...text.matchAll(/(?:^|\s)(?:-m|--match)\s+(\S+)/g)].map((x) => x[1]);
     const tgt = /(?:^|\s)(?:-j|--jump)\s+(\S+)/.exec(text)?.[1];
-    const flags = [...CORE_OPTIONS, ...mods.flatMap((mod) => optionsOf(mod, false)), ...(tgt ? optionsOf(tgt, true) : [])];
-    return items(flags, 'option');
+    const fam = doc.ruleset.family === 'ip6' ? 'ip6' : 'ip';
+    // The line's own modules and target first: those are the options the user is most likely after.
+    const flags = [...mods.flatMap((mod) => optionsOf(mod, false, fam)), ...(tgt ? optionsOf(tgt, true, fam) : []), ...CORE_OPTIONS];
+    return items(flags.filter((f) => f.startsWith(partial)), 'option');
   }
   return [];
 }

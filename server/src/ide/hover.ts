@@ -3,7 +3,7 @@
 import type { Action, Match, Option, Range } from '../model/ruleset';
 import { contains, occurrenceAt, ruleText, type ChainSymbol, type DocumentAnalysis } from './document';
 import { markHover } from './mark-hover';
-import { matchDoc, optionDoc, targetDoc } from './knowledge-docs';
+import { hookDoc, matchDoc, nftExpressionDoc, nftStatementDoc, optionDoc, targetDoc } from './knowledge-docs';
 import type { HoverResult } from './types';
 
 const MAX_CALLERS = 10;
@@ -18,9 +18,11 @@ export function chainHover(doc: DocumentAnalysis, s: ChainSymbol): string {
   const kind = !c ? 'not declared' : c.builtin ? 'built-in chain' : c.hook ? `base chain (${c.type ?? 'filter'} hook ${c.hook})` : 'user-defined chain';
   out.push(`**chain ${s.name}** — table ${s.table.name}, ${kind}`);
   const facts: string[] = [];
-  if (c?.builtin && c.hook) facts.push(`hook ${c.hook}, priority ${c.priority ?? 0}`);
+  if ((c?.builtin || c?.hook) && c.hook) facts.push(`hook ${c.hook}, priority ${c.priority ?? 0}`);
   if (c?.policy) facts.push(`policy ${c.policy}`);
   if (facts.length) out.push(facts.join('; ') + '.');
+  const hd = c?.hook ? hookDoc(c.hook) : undefined;
+  if (hd) out.push(`Hook ${c!.hook}: ${hd}`);
   const decls = s.occurrences.filter((o) => o.role === 'declaration');
   if (decls.length) out.push(`Declared at ${decls.map((d) => lineLink(doc, d.range.start.line)).join(', ')}.`);
   else out.push(`Not declared in table ${s.table.name}.`);
@@ -58,15 +60,17 @@ export function hover(doc: DocumentAnalysis, line: number, character: number): H
   // A mark option (or its value) under the cursor.
   const op = ops.find((o) => contains(o.range, line, character));
   if (op) return { markdown: markHover(doc, op), range: op.range };
+  if (doc.ruleset.kind === 'nft') return nftHover(rule.matches, rule.actions, line, character);
+  const family = doc.ruleset.family === 'ip6' ? 'ip6' : 'ip';
   for (const a of rule.actions) {
     if (at(a.nameRange, line, character)) {
       const first = ops.find((o) => o.kind !== 'test' && o.rule.rule === rule);
       if (first && /^(CONN)?MARK$/i.test(a.name)) return { markdown: markHover(doc, first), range: a.nameRange };
-      return { markdown: actionDoc(a), range: a.nameRange };
+      return { markdown: actionDoc(a, family), range: a.nameRange };
     }
     const o = optionAt(a.options, line, character);
     if (o) {
-      const d = optionDoc(a.name, o.name, true);
+      const d = optionDoc(a.name, o.name, o.flag, true, family);
       return { markdown: d ? `**${a.name} ${o.flag}**\n\n${d}` : notInKb(`\`${a.name} ${o.flag}\``), range: o.range };
     }
   }
@@ -74,11 +78,11 @@ export function hover(doc: DocumentAnalysis, line: number, character: number): H
     if (at(m.moduleRange, line, character)) {
       const test = ops.find((o) => o.kind === 'test' && contains(m.range, o.range.start.line, o.range.start.character));
       if (test && (m.module === 'mark' || m.module === 'connmark')) return { markdown: markHover(doc, test), range: m.moduleRange! };
-      return { markdown: moduleDoc(m), range: m.moduleRange! };
+      return { markdown: moduleDoc(m, family), range: m.moduleRange! };
     }
     const o = optionAt(m.options, line, character);
     if (o) {
-      const d = optionDoc(m.module, o.name, false);
+      const d = optionDoc(m.module, o.name, o.flag, false, family);
       const label = m.module ? `-m ${m.module} ${o.flag}` : o.flag;
       return { markdown: d ? `**${label}**\n\n${d}` : notInKb(`\`${label}\``), range: o.range };
     }
@@ -86,12 +90,31 @@ export function hover(doc: DocumentAnalysis, line: number, character: number): H
   return undefined;
 }
 
-function actionDoc(a: Action): string {
-  const d = targetDoc(a.name);
+function actionDoc(a: Action, family: 'ip' | 'ip6'): string {
+  const d = targetDoc(a.name, family);
   return d ? `**${a.name}**\n\n${d}` : notInKb(`target \`${a.name}\``);
 }
 
-function moduleDoc(m: Match): string {
-  const d = matchDoc(m.module);
+function moduleDoc(m: Match, family: 'ip' | 'ip6'): string {
+  const d = matchDoc(m.module, family);
   return d ? `**-m ${m.module}**\n\n${d}` : notInKb(`match module \`${m.module}\``);
+}
+
+/** nft: the doc of the statement or of the expression's first word under the cursor. */
+function nftHover(matches: Match[], actions: Action[], line: number, ch: number): HoverResult | undefined {
+  for (const a of actions) {
+    if (!contains(a.range, line, ch)) continue;
+    const text = (a.text ?? a.name).trim();
+    const key = a.kind === 'verdict' || a.kind === 'jump' || a.kind === 'goto' ? a.name : text.split(/\s+/)[0];
+    const d = nftStatementDoc(key) ?? nftStatementDoc(a.name);
+    return { markdown: d ? `**${text}**\n\n${d}` : notInKb(`\`${text}\``), range: a.range };
+  }
+  for (const m of matches) {
+    if (!contains(m.range, line, ch) || !m.nft) continue;
+    const first = m.nft.left.trim().split(/\s+/)[0];
+    const d = nftExpressionDoc(first);
+    const text = `${m.nft.left}${m.nft.op === 'implicit' ? '' : ' ' + m.nft.op} ${m.nft.right}`;
+    return { markdown: d ? `**${text}**\n\n${d}` : notInKb(`\`${first}\``), range: m.range };
+  }
+  return undefined;
 }

@@ -1,58 +1,65 @@
 // The one place the IDE layer asks what netfilter defines: doc lines and name lists for hover and
-// completion. Until the extension knowledge base (knowledge/iptables-extensions.ts) lands, docs are
-// absent (hover says so) and the name lists are the plain names from the iptables-extensions(8) man page.
+// completion, from the knowledge base (knowledge/iptables-extensions.ts, knowledge/nft-keywords.ts).
+// A name the knowledge base lacks gets no doc: hover says so instead of guessing.
+import {
+  ALL_MATCHES,
+  ALL_TARGETS,
+  BASE_OPTIONS,
+  baseOptionDoc,
+  extensionDoc,
+  extensionOptionDoc,
+  extensionOptionFlags,
+  VERDICTS,
+} from '../knowledge/iptables-extensions';
+import { PROTOCOLS as PROTOCOL_NUMBERS } from '../knowledge/iptables-names';
+import { EXPR_DOCS, HOOK_DOCS, STATEMENT_DOCS } from '../knowledge/nft-keywords';
+
+type Fam = 'ip' | 'ip6';
 
 /** Doc line for a match module, or undefined when the knowledge base does not have it. */
-export function matchDoc(_module: string): string | undefined {
-  return undefined;
+export function matchDoc(module: string, family: Fam = 'ip'): string | undefined {
+  return extensionDoc(module, false, family);
 }
 
-export function targetDoc(name: string): string | undefined {
-  return VERDICT_DOCS[name];
+/** Doc line for a target or verdict. */
+export function targetDoc(name: string, family: Fam = 'ip'): string | undefined {
+  return extensionDoc(name, true, family);
 }
 
-export function optionDoc(_moduleOrTarget: string, _option: string, _isTarget: boolean): string | undefined {
-  return undefined;
+/** Doc line for an option; `moduleOrTarget` "" is the iptables core (-s, -p, -i...), looked up by flag. */
+export function optionDoc(moduleOrTarget: string, option: string, flag: string, isTarget: boolean, family: Fam = 'ip'): string | undefined {
+  if (!moduleOrTarget && !isTarget) return baseOptionDoc(flag) ?? baseOptionDoc('--' + option);
+  return extensionOptionDoc(moduleOrTarget, option, isTarget, family);
 }
 
-/** Option flags of a match module or target, for completion (empty until the knowledge base lands). */
-export function optionsOf(_moduleOrTarget: string, _isTarget: boolean): string[] {
-  return [];
+/** Option flags of a match module or target, for completion. */
+export function optionsOf(moduleOrTarget: string, isTarget: boolean, family: Fam = 'ip'): string[] {
+  return extensionOptionFlags(moduleOrTarget, isTarget, family);
 }
 
-// The standard verdicts are the iptables core's, not extensions.
-const VERDICT_DOCS: Record<string, string> = {
-  ACCEPT: 'Stops the traversal of this table\'s chains for this hook; the packet goes on to the next table or hook.',
-  DROP: 'Discards the packet at once; no later rule, chain or table sees it.',
-  RETURN: 'Leaves this chain and continues after the rule that jumped here; in a built-in chain, applies the chain\'s policy.',
-  QUEUE: 'Passes the packet to userspace through NFQUEUE queue 0.',
-};
+/** nft: doc of a statement (by its keyword) or an expression (by its first word). */
+export function nftStatementDoc(keyword: string): string | undefined {
+  return STATEMENT_DOCS[keyword];
+}
 
-export const MATCH_MODULES = [
-  'addrtype', 'ah', 'bpf', 'cgroup', 'cluster', 'comment', 'connbytes', 'connlabel', 'connlimit', 'connmark', 'conntrack',
-  'cpu', 'dccp', 'devgroup', 'dscp', 'dst', 'ecn', 'esp', 'eui64', 'frag', 'hashlimit', 'hbh', 'helper', 'hl', 'icmp',
-  'icmp6', 'iprange', 'ipv6header', 'ipvs', 'length', 'limit', 'mac', 'mark', 'mh', 'multiport', 'nfacct', 'osf', 'owner',
-  'physdev', 'pkttype', 'policy', 'quota', 'rateest', 'realm', 'recent', 'rpfilter', 'rt', 'sctp', 'set', 'socket',
-  'state', 'statistic', 'string', 'tcp', 'tcpmss', 'time', 'tos', 'ttl', 'u32', 'udp',
-];
+export function nftExpressionDoc(firstWord: string): string | undefined {
+  return EXPR_DOCS[firstWord];
+}
 
-export const TARGETS = [
-  'ACCEPT', 'DROP', 'RETURN', 'QUEUE',
-  'AUDIT', 'CHECKSUM', 'CLASSIFY', 'CLUSTERIP', 'CONNMARK', 'CONNSECMARK', 'CT', 'DNAT', 'DNPT', 'DSCP', 'ECN', 'HL',
-  'HMARK', 'IDLETIMER', 'LED', 'LOG', 'MARK', 'MASQUERADE', 'NETMAP', 'NFLOG', 'NFQUEUE', 'NOTRACK', 'RATEEST',
-  'REDIRECT', 'REJECT', 'SECMARK', 'SET', 'SNAT', 'SNPT', 'SYNPROXY', 'TCPMSS', 'TCPOPTSTRIP', 'TEE', 'TOS', 'TPROXY',
-  'TRACE', 'TTL', 'ULOG',
-];
+export function hookDoc(hook: string): string | undefined {
+  return HOOK_DOCS[hook];
+}
+
+export const MATCH_MODULES: string[] = [...new Set(ALL_MATCHES.map((m) => m.name))].sort();
+
+export const TARGETS: string[] = [...VERDICTS, ...[...new Set(ALL_TARGETS.map((t) => t.name))].sort()];
 
 export const CT_STATES = ['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED', 'SNAT', 'DNAT'];
 
-export const PROTOCOLS = ['tcp', 'udp', 'udplite', 'icmp', 'icmpv6', 'esp', 'ah', 'sctp', 'gre', 'mh', 'all'];
+export const PROTOCOLS: string[] = [...PROTOCOL_NUMBERS.keys()];
 
 /** Options of the iptables core (not of an extension). */
-export const CORE_OPTIONS = [
-  '-s', '--source', '-d', '--destination', '-p', '--protocol', '-i', '--in-interface', '-o', '--out-interface',
-  '-m', '--match', '-j', '--jump', '-g', '--goto', '-f', '--fragment',
-];
+export const CORE_OPTIONS: string[] = [...BASE_OPTIONS.keys()];
 
 export const NFT_KEYWORDS = [
   'table', 'chain', 'set', 'map', 'type', 'hook', 'priority', 'policy', 'device', 'flags', 'elements', 'define', 'include',
