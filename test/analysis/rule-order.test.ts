@@ -121,3 +121,15 @@ test('nftables: unreachable after an unconditional verdict, shadowed sets and ra
   assert.deepEqual(linesOf(ds, 'unreachable-rule'), [16]);
   assert.match(codes(ds, 'unreachable-rule')[0].message, /jump sink/);
 });
+
+test('generalization: a later, wider rule with another verdict names the exception before it (information); catch-alls are left out', () => {
+  const ds = diags(save('filter', [], [
+    '-A INPUT -s 10.1.2.3 -p tcp -m tcp --dport 22 -j ACCEPT',
+    '-A INPUT -s 10.0.0.0/8 -p tcp -j DROP', // generalizes line 5
+    '-A INPUT -s 10.0.0.0/8 -p tcp -m tcp --dport 22 -j ACCEPT', // shadowed by line 6
+    '-A INPUT -j DROP', // catch-all: not reported as a generalization
+  ]));
+  const g = codes(ds, 'generalizes-rule');
+  assert.deepEqual(g.map((d) => [d.range.start.line + 1, d.related![0].range.start.line + 1, d.severity]), [[6, 5, 'information']]);
+  assert.deepEqual(linesOf(ds, 'shadowed-rule'), [7]);
+});

@@ -178,7 +178,7 @@ function verdictText(t: RuleTarget): string {
 }
 
 export interface OrderFinding {
-  code: 'unreachable-rule' | 'shadowed-rule' | 'redundant-rule';
+  code: 'unreachable-rule' | 'shadowed-rule' | 'redundant-rule' | 'generalizes-rule';
   chain: Chain;
   rule: Rule;
   /** The earlier rule responsible. */
@@ -205,6 +205,7 @@ export function ruleOrderFindings(table: Table, family: 'ip' | 'ip6', facts = ch
       const a = rules[i];
       const sa = facts.spaces.get(a)!;
       const ta = facts.targets.get(a)!;
+      let hidden = false;
       if (cut) {
         out.push({ code: 'unreachable-rule', chain, rule: a, by: cut });
       } else if (!sa.empty) {
@@ -223,7 +224,26 @@ export function ruleOrderFindings(table: Table, family: 'ip' | 'ip6', facts = ch
           if (moved) continue;
           const same = verdictKey(ta) === verdictKey(facts.targets.get(b)!);
           out.push({ code: same ? 'redundant-rule' : 'shadowed-rule', chain, rule: a, by: b });
+          hidden = true;
           break;
+        }
+        // Generalization: an earlier rule with another verdict is a special case of this one (an
+        // exception carved out of it). Catch-all rules are left out: every policy-like last rule is one.
+        if (!hidden && ends(facts, ta) && !sa.unknown.length && !isUnconditional(sa)) {
+          const ta2 = testedBits(sa);
+          for (const b of enders) {
+            if (++pairs > MAX_PAIRS) break;
+            const sb = facts.spaces.get(b)!;
+            if (verdictKey(ta) === verdictKey(facts.targets.get(b)!) || !spaceWithin(sb, sa, family)) continue;
+            let moved = lastAny > b.index;
+            for (let bit = 0; bit < 32 && !moved; bit++) {
+              if ((ta2.mark >>> bit) & 1 && lastMark[bit] > b.index) moved = true;
+              if ((ta2.ctmark >>> bit) & 1 && lastCt[bit] > b.index) moved = true;
+            }
+            if (moved) continue;
+            out.push({ code: 'generalizes-rule', chain, rule: a, by: b });
+            break;
+          }
         }
       }
       // Record what this rule changes for the rules after it.
@@ -261,6 +281,13 @@ export function ruleOrderDiagnostics(table: Table, family: 'ip' | 'ip6', facts: 
         message: `shadowed: every packet this rule matches is already taken by ${byText}, so it never matches`,
         related: [{ range: f.by.range, message: 'this earlier rule matches every packet the shadowed rule matches' }],
       };
+    } else if (f.code === 'generalizes-rule') {
+      out.push({
+        range: f.rule.range, severity: 'information', code: 'generalizes-rule',
+        message: `generalizes ${byText}: every packet that rule matches would also match this one, which does something else; that earlier rule is an exception to this one (check the order is intended)`,
+        related: [{ range: f.by.range, message: 'the earlier, narrower rule with another verdict' }],
+      });
+      continue;
     } else {
       d = {
         range: f.rule.range, severity: 'information', code: 'redundant-rule',
