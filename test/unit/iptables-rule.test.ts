@@ -184,6 +184,19 @@ test('required, exclusive, repeated options and missing arguments', () => {
   assert.deepEqual(codes('-m statistic --mode nth --every 5'), ['error:missing-option']);
 });
 
+test('values the kernel judged: rate limits, mistyped ranges, single-address iprange', () => {
+  assert.deepEqual(codes('-m limit --limit 10000/s'), []);
+  assert.deepEqual(codes('-m limit --limit 10001/s'), ['error:bad-value']);
+  assert.deepEqual(codes('-m limit --limit 600000/min'), []);
+  assert.deepEqual(codes('-m hashlimit --hashlimit-upto 1000000/sec --hashlimit-name x'), []);
+  assert.deepEqual(codes('-m hashlimit --hashlimit-upto 1000001/sec --hashlimit-name x'), ['error:bad-value']);
+  assert.deepEqual(codes('-d 10.0.0.1-10.0.0.5'), ['error:bad-value']);
+  assert.match(build('-d 10.0.0.1-10.0.0.5').diagnostics[0].message, /iprange/);
+  assert.deepEqual(codes('-d gw.example.org'), ['warning:hostname']);
+  assert.deepEqual(codes('-m iprange --src-range 10.0.0.1'), []);
+  assert.deepEqual(codes('-m iprange --src-range 10.0.0.5-10.0.0.1'), ['warning:never-matches']);
+});
+
 test('protocol requirements follow iptables: -p after -m tcp is fine, multiport needs it first', () => {
   assert.deepEqual(codes('-m tcp --dport 1 -p tcp'), []);
   assert.deepEqual(codes('-m tcp --dport 1'), ['error:missing-protocol']);

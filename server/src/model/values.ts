@@ -276,6 +276,8 @@ function v6MaskPrefix(g: number[]): number {
 
 const HOSTNAME = /^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$/;
 const ALL_NUMERIC = /^[0-9.]+$/;
+/** A host name never ends in an all-digit label: "10.0.0.1-10.0.0.5" is a mistyped range, not a name. */
+const NUMERIC_TLD = /(^|\.)[0-9]+\.?$/;
 
 /** Address with an optional `/prefix` or `/dotted-mask` (v4) or `/v6-mask`, or a hostname (flagged). */
 export function addressValue(text: string, range: Range, family: 'ip' | 'ip6', allowMask = true): Parsed {
@@ -288,7 +290,9 @@ export function addressValue(text: string, range: Range, family: 'ip' | 'ip6', a
     if (family === 'ip') return `"${addr}" is an IPv6 address; this is an IPv4 (iptables) rule`;
     if (!parseIPv6(addr)) return `"${addr}" is not a valid IPv6 address`;
   } else if (parseIPv4(addr) < 0) {
-    if (ALL_NUMERIC.test(addr) || !HOSTNAME.test(addr)) return `"${addr}" is not a valid ${family === 'ip' ? 'IPv4' : 'IPv6'} address`;
+    if (ALL_NUMERIC.test(addr) || !HOSTNAME.test(addr) || NUMERIC_TLD.test(addr)) {
+      return `"${addr}" is not a valid ${family === 'ip' ? 'IPv4' : 'IPv6'} address${addr.indexOf('-') > 0 && NUMERIC_TLD.test(addr) ? ' (for a range FROM-TO use -m iprange --src-range / --dst-range)' : ''}`;
+    }
     const prefix = maskText === undefined ? (family === 'ip' ? 32 : 128) : maskPrefix(maskText, family);
     if (typeof prefix === 'string') return prefix;
     return { kind: 'address', text, range, family, addr, prefix, hostname: true };
@@ -332,9 +336,9 @@ export function addressListValue(text: string, range: Range, family: 'ip' | 'ip6
 
 /** iprange `a-b` (b must not be below a). */
 export function addressRangeValue(text: string, range: Range, family: 'ip' | 'ip6'): Parsed {
+  // A single address is a range of one (iptables accepts it and lists it as A-A).
   const dash = text.indexOf('-');
-  if (dash < 0) return `"${text}" is not a range: expected FROM-TO`;
-  const from = text.slice(0, dash), to = text.slice(dash + 1);
+  const from = dash < 0 ? text : text.slice(0, dash), to = dash < 0 ? text : text.slice(dash + 1);
   const a = addressValue(from, range, family, false);
   if (typeof a === 'string') return a;
   const b = addressValue(to, range, family, false);
@@ -592,19 +596,10 @@ export function parseTyped(t: ValueType, text: string, value: string, range: Ran
       for (const f of parts) if (!SET_DIRS.has(f)) return `"${f}" is not src or dst`;
       return { kind: 'list', text, range, items: parts };
     }
-    case 'rate': {
-      const slash = text.indexOf('/');
-      const n = checkUint(slash < 0 ? text : text.slice(0, slash), 1, U32);
-      if (typeof n === 'string') return `rate ${n}`;
-      if (slash >= 0) {
-        const u = text.slice(slash + 1).toLowerCase();
-        if (!u || !LIMIT_UNITS.some((w) => w.startsWith(u))) return `"${text}": the unit is /second, /minute, /hour or /day`;
-      }
-      return { kind: 'word', text, range };
-    }
+    case 'rate': return rateValue(text, range, 10_000);
     case 'hlrate': {
       if (HL_BYTES.test(text)) return { kind: 'word', text, range };
-      return parseTyped(RATE_TYPE, text, value, range, family, 0);
+      return rateValue(text, range, 1_000_000);
     }
     case 'burst': {
       if (BURST_BYTES.test(text)) return { kind: 'word', text, range };
@@ -711,7 +706,23 @@ export function parseTyped(t: ValueType, text: string, value: string, range: Ran
   return { kind: 'word', text, range };
 }
 
-const RATE_TYPE: ValueType = { k: 'rate', min: 0, max: 0, fold: false, list: false, what: '' };
+const UNIT_SECONDS = [1, 60, 3600, 86400];
+
+/** `N[/second|minute|hour|day]` (any prefix of the unit); iptables keeps the interval in units of
+ *  1/scale seconds, so more than `scale` per second is "too fast". */
+function rateValue(text: string, range: Range, scale: number): Parsed {
+  const slash = text.indexOf('/');
+  const n = checkUint(slash < 0 ? text : text.slice(0, slash), 1, U32);
+  if (typeof n === 'string') return `rate ${n}`;
+  let unit = 0;
+  if (slash >= 0) {
+    const u = text.slice(slash + 1).toLowerCase();
+    unit = u ? LIMIT_UNITS.findIndex((w) => w.startsWith(u)) : -1;
+    if (unit < 0) return `"${text}": the unit is /second, /minute, /hour or /day`;
+  }
+  if (n > scale * UNIT_SECONDS[unit]) return `rate ${text} is too fast: at most ${scale * UNIT_SECONDS[unit]}/${LIMIT_UNITS[unit]}`;
+  return { kind: 'word', text, range };
+}
 
 /** Byte length of a --hex-string pattern ("abc|0d 0a|def"), or why it is malformed. */
 export function hexStringLength(s: string): number | string {
