@@ -56,6 +56,8 @@ const QUIET_TABLE = `table ip quiet {
 
 export interface SendSpec {
   from: 'A' | 'B';
+  /** From B through an ordinary socket of this uid/gid (the trace is then found by source port). */
+  owner?: { uid: number; gid: number };
   /** B's interface the packet arrives on (from A). */
   iif?: 'vb' | 'wb';
   src: string;
@@ -170,7 +172,9 @@ export class KernelRig {
     const markers: number[] = [];
     const fromA = packets.filter((p) => p.from === 'A');
     const fromB = packets.filter((p) => p.from === 'B');
-    const line = (p: SendSpec) => JSON.stringify(p.from === 'A'
+    const line = (p: SendSpec) => JSON.stringify(p.owner
+      ? { mode: 'sock', uid: p.owner.uid, gid: p.owner.gid, src: p.src, dst: p.dst, proto: p.proto, sport: p.sport, dport: p.dport }
+      : p.from === 'A'
       ? { mode: 'eth', ifname: p.iif === 'wb' ? 'wa' : 'va', dmac: this.macs[p.iif ?? 'vb'], src: p.src, dst: p.dst, proto: p.proto, sport: p.sport, dport: p.dport, flags: p.flags, ipid: p.ipid }
       : { mode: 'raw', src: p.src, dst: p.dst, proto: p.proto, sport: p.sport, dport: p.dport, flags: p.flags, ipid: p.ipid });
     const marker = (from: 'A' | 'B'): SendSpec => {
@@ -180,6 +184,7 @@ export class KernelRig {
     };
     if (fromA.length) this.senderA.stdin!.write([...fromA, marker('A')].map(line).join('\n') + '\n');
     if (fromB.length) this.senderB.stdin!.write([...fromB, marker('B')].map(line).join('\n') + '\n');
+    // A socket packet's trace is keyed by its port: the marker still closes the batch.
     return markers;
   }
 
@@ -255,6 +260,9 @@ export function parseHandles(text: string): Map<string, Map<string, number[]>> {
   return out;
 }
 
+/** Key under which a packet sent through an ordinary socket (kernel-chosen IP ID) is found. */
+export const BY_SPORT = 1_000_000;
+
 export function parseTrace(text: string): Map<number, PacketTrace> {
   const owner = new Map<string, number>();
   const out = new Map<number, PacketTrace>();
@@ -264,7 +272,10 @@ export function parseTrace(text: string): Map<number, PacketTrace> {
     const [, id, table, chain, rest] = m;
     if (rest.startsWith('packet:')) {
       const ipid = /\bip id (\d+)\b/.exec(rest);
-      if (ipid) owner.set(id, Number(ipid[1])); else owner.delete(id);
+      // Socket-sent packets (source ports 50000-59999 here) are keyed by their source port.
+      const sp = /\b(?:tcp|udp) sport (\d+)\b/.exec(rest);
+      if (sp && Number(sp[1]) >= 50000 && Number(sp[1]) < 60000) owner.set(id, BY_SPORT + Number(sp[1]));
+      else if (ipid) owner.set(id, Number(ipid[1])); else owner.delete(id);
       const o = owner.get(id);
       if (o !== undefined) {
         const t = out.get(o) ?? { lines: [] };

@@ -3,8 +3,10 @@
 #   {"mode": "eth", "ifname": "va", "dmac": "aa:..", "src": .., "dst": .., "proto": "tcp"|"udp",
 #    "sport": N, "dport": N, "flags": ["SYN"], "ipid": N}   -> an Ethernet frame on ifname (arrives at the peer)
 #   {"mode": "raw", ...same without ifname/dmac}             -> a locally generated packet (OUTPUT path)
+#   {"mode": "sock", "uid": N, "gid": N, src, dst, proto, sport, dport} -> an ordinary socket owned by
+#       uid/gid (owner matches); the kernel picks the IP ID, so the trace is matched by source port
 # The IP ID identifies the packet in `nft monitor trace`.
-import json, socket, struct, sys, time
+import json, os, socket, struct, sys, time
 
 def csum(data):
     if len(data) % 2:
@@ -47,8 +49,33 @@ for line in sys.stdin:
     if not line:
         continue
     p = json.loads(line)
-    pkt = build(p)
-    if p['mode'] == 'eth':
+    if p['mode'] == 'sock':
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.setgroups([])
+                os.setgid(p['gid'])
+                os.setuid(p['uid'])
+                kind = socket.SOCK_STREAM if p['proto'] == 'tcp' else socket.SOCK_DGRAM
+                s = socket.socket(socket.AF_INET, kind)
+                s.bind((p['src'], p['sport']))
+                if p['proto'] == 'tcp':
+                    s.setblocking(False)
+                    try:
+                        s.connect((p['dst'], p['dport']))
+                    except (BlockingIOError, OSError):
+                        pass
+                    time.sleep(0.01)
+                else:
+                    try:
+                        s.sendto(b'nflens', (p['dst'], p['dport']))
+                    except OSError:
+                        pass
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+    elif p['mode'] == 'eth':
+        pkt = build(p)
         s = socks.get(p['ifname'])
         if s is None:
             s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
@@ -57,6 +84,7 @@ for line in sys.stdin:
         smac = s.getsockname()[4]
         s.send(mac(p['dmac']) + smac + b'\x08\x00' + pkt)
     else:
+        pkt = build(p)
         if raw is None:
             raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
         try:
