@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync, mkdirSync, ut
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { findProfileForDocument, ProfileCache, type ProfileFs } from '../../server/src/ide/routing-profile';
+import { findProfileForDocument, overlayFs, ProfileCache, type ProfileFs } from '../../server/src/ide/routing-profile';
+import { detectRoutingFileKind, routingDocumentSymbols, routingParseDiagnostics } from '../../server/src/ide/routing-symbols';
 import { routingDefinition, routingDiagnostics, routingHover } from '../../server/src/ide/routing-ide';
 
 const repo = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -208,5 +209,64 @@ test('a broken or missing profile gives a diagnostic on the comment, not an exce
     void mkdirSync;
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an open document overlays the disk: an unsaved ip-rule edit changes the hover', () => {
+  const cache = new ProfileCache();
+  const iprPath = join(nodeDir, 'ip-rule.txt');
+  let version = 1;
+  let edited = read(iprPath);
+  const fs = overlayFs((p) => (p === iprPath ? { text: edited, version } : undefined));
+  const text = read(rulesPath);
+  const line = lineOf(text, /--set-xmark 0x100\/0x100/);
+  const hov = () => routingHover(findProfileForDocument(rulesPath, text, fs, cache).context!, { uri: uri(rulesPath), text }, line, col(text, line, '0x100'))!.markdown;
+  assert.match(hov(), /ip rule 101 → table 101/);
+  edited = edited.replace('101:\tfrom all fwmark 0x100/0x100 lookup 101', '101:\tfrom all fwmark 0x100/0x100 lookup 102');
+  version = 2;
+  assert.match(hov(), /ip rule 101 → table 102/);
+  assert.equal(cache.loads, 2);
+});
+
+test('routing files: kind detection, outlines and standalone parser diagnostics', () => {
+  const f = (n: string) => join(nodeDir, n);
+  assert.equal(detectRoutingFileKind(read(f('ip-rule.txt'))), 'ip-rule');
+  assert.equal(detectRoutingFileKind(read(f('ip-route-101.txt'))), 'ip-route');
+  assert.equal(detectRoutingFileKind(read(f('ip-addr.txt'))), 'ip-addr');
+  assert.equal(detectRoutingFileKind('eth0             UP             10.0.0.1/24\n'), 'ip-addr');
+  assert.equal(detectRoutingFileKind(read(f('ipset.save'))), 'ipset');
+  assert.equal(detectRoutingFileKind('#\n255\tlocal\n254\tmain\n'), 'rt-tables');
+  assert.equal(detectRoutingFileKind('', f('node.nflens-node')), 'profile');
+  assert.equal(detectRoutingFileKind('default via 1.2.3.4 dev eth0', '/etc/iproute2/rt_tables'), 'rt-tables');
+
+  const rules = routingDocumentSymbols('ip-rule', read(f('ip-rule.txt')));
+  assert.deepEqual(rules.map((s) => `${s.name} ${s.detail}`), ['0 from all lookup local', '100 from all fwmark 0x200/0x200 goto 32766', '101 from all fwmark 0x100/0x100 lookup 101', '102 from all fwmark 0x40/0x40 lookup 102', '103 from all lookup 100', '32766 from all lookup main', '32767 from all lookup default']);
+  assert.deepEqual(rules.map((s) => s.range.start.line), [0, 1, 2, 3, 4, 5, 6]);
+  const routes = routingDocumentSymbols('ip-route', read(f('ip-route-100.txt')), { table: 100 });
+  assert.deepEqual(routes.map((s) => [s.name, s.children.length]), [['table 100', 3]]);
+  assert.equal(routes[0].children[1].name, '10.244.0.7 via 192.168.126.2 dev istioin src 10.244.0.1');
+  const addrs = routingDocumentSymbols('ip-addr', read(f('ip-addr.txt')));
+  assert.deepEqual(addrs.map((s) => `${s.name}:${s.children.map((c) => c.name).join(',')}`), ['lo:inet 127.0.0.1/8', 'eth0:inet 172.18.0.2/16', 'vethfe50c7fb:inet 10.244.0.1/32', 'istioin:inet 192.168.126.1/30', 'istioout:inet 192.168.127.1/30']);
+  assert.deepEqual(routingDocumentSymbols('ipset', read(f('ipset.save'))).map((s) => [s.name, s.detail]), [['ztunnel-pods-ips', 'hash:ip, 1 member']]);
+  const prof = routingDocumentSymbols('profile', read(f('node.nflens-node')), { path: f('node.nflens-node') });
+  assert.deepEqual(prof.map((s) => s.name), ['ruleset ztunnel-ambient.rules', 'ip-rule ip-rule.txt', 'ip-route ip-route-main.txt', 'ip-route ip-route-100.txt', 'ip-route ip-route-101.txt', 'ip-route ip-route-102.txt', 'ip-addr ip-addr.txt', 'ipset ipset.save']);
+  // Inline text in a profile: its rules are children of the directive, at their lines in the profile.
+  const inline = 'node lab\nip-rule <<END\n0:\tfrom all lookup local\n100:\tfrom all fwmark 0x2 lookup main\nEND\n';
+  const ps = routingDocumentSymbols('profile', inline, { path: '/nowhere/lab.nflens-node' });
+  assert.deepEqual(ps.map((s) => [s.name, s.children.map((c) => `${c.name}@${c.range.start.line}`)]), [['ip-rule inline', ['0@2', '100@3']]]);
+  assert.equal(ps[0].range.end.line, 4); // up to the END line
+
+  // Diagnostics of a file on its own, at the bad word.
+  const bad = routingParseDiagnostics('ip-rule', '100:\tfrom all fwmark zzz lookup 101\n');
+  assert.ok(bad.length >= 1);
+  assert.equal(bad[0].range.start.line, 0);
+  assert.deepEqual(routingParseDiagnostics('ip-rule', read(f('ip-rule.txt'))), []);
+  assert.deepEqual(routingParseDiagnostics('ipset', read(f('ipset.save'))), []);
+  assert.ok(routingParseDiagnostics('ipset', 'add nosuch 1.2.3.4\n').some((d) => d.code === 'undefined-set'));
+  assert.ok(routingParseDiagnostics('profile', 'ip-rule missing.txt\n', { path: '/nowhere/x.nflens-node', readFile: () => undefined }).some((d) => d.code === 'file-not-found'));
+  // Garbage never throws.
+  for (const k of ['ip-rule', 'ip-route', 'ip-addr', 'rt-tables', 'ipset', 'profile'] as const) {
+    routingDocumentSymbols(k, '\u0000 "x\n<<\n0x:: / @@\n');
+    routingParseDiagnostics(k, '\u0000 "x\n<<\n0x:: / @@\n');
   }
 });

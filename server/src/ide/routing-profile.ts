@@ -100,6 +100,23 @@ export function diskFs(): Required<ProfileFs> {
   };
 }
 
+/**
+ * The disk with the editor's open documents on top: an open document's text is read instead of the
+ * file, and its version is its stamp (so an unsaved edit of ip-rule.txt reloads the profile).
+ * `open(path)` returns the open document at that path, if any.
+ */
+export function overlayFs(open: (path: string) => { text: string; version: number } | undefined): Required<ProfileFs> {
+  const disk = diskFs();
+  return {
+    readFile: (p) => open(p)?.text ?? disk.readFile(p),
+    stamp: (p) => {
+      const d = open(p);
+      return d ? `v${d.version}:${d.text.length}` : disk.stamp(p);
+    },
+    listDir: disk.listDir,
+  };
+}
+
 function normFs(fs: ProfileFs | ReadFile): Required<ProfileFs> {
   const disk = diskFs();
   if (typeof fs === 'function') return { ...disk, readFile: (p) => safe(() => fs(p)) };
