@@ -94,6 +94,42 @@ describe('language server over stdio: nftables', { skip }, () => {
     assert.match(renamed, /chain classify \{/);
   });
 
+  it('named sets, verdict maps and variables: definition, references, rename, hover', async () => {
+    const uri = 'untitled:sets.nft';
+    const text = [
+      'define wan = "eth0"',
+      'table inet f {',
+      '\tset blocked { type ipv4_addr; elements = { 1.2.3.4 } }',
+      '\tmap ports { type inet_service : verdict; }',
+      '\tchain input {',
+      '\t\ttype filter hook input priority 0;',
+      '\t\tiifname $wan ip saddr @blocked drop',
+      '\t\ttcp dport vmap @ports',
+      '\t\tip daddr @blocked counter',
+      '\t}',
+      '}',
+      '',
+    ].join('\n');
+    const lines = text.split('\n');
+    const d = c.waitDiagnostics(uri);
+    await c.open(uri, text, 'nftables');
+    await d;
+    const td = { uri };
+    const refs = await c.request('textDocument/references', { textDocument: td, position: find(lines, '@blocked', 3, 1), context: { includeDeclaration: true } });
+    assert.deepEqual(refs.map((l: any) => at(l.range)), ['2:5-2:12', '6:25-6:32', '8:12-8:19']);
+    const def = await c.request('textDocument/definition', { textDocument: td, position: find(lines, '@ports', 2) });
+    assert.deepEqual(def.map((l: any) => at(l.range)), ['3:5-3:10']);
+    const we = await c.request('textDocument/rename', { textDocument: td, position: find(lines, '$wan', 2), newName: 'uplink' });
+    const renamed = applyEdits(text, we.changes[uri]);
+    assert.match(renamed, /^define uplink = "eth0"\n/);
+    assert.match(renamed, /iifname \$uplink ip saddr/);
+    await assert.rejects(c.request('textDocument/rename', { textDocument: td, position: find(lines, '@ports', 2), newName: 'blocked' }), /already has a set or map "blocked"/);
+    const h = await c.request('textDocument/hover', { textDocument: td, position: find(lines, '@blocked', 3, 0) });
+    assert.match(h.contents.value, /^\*\*set @blocked\*\* — table f\n\ntype ipv4_addr; 1 element in this file\.\n\nUsed at \[line 7\]\([^)]*\), \[line 9\]/);
+    const v = await c.request('textDocument/hover', { textDocument: td, position: find(lines, 'define wan', 8) });
+    assert.match(v.contents.value, /^\*\*define wan\*\* = `"eth0"`\n\nUsed at \[line 7\]/);
+  });
+
   it('document symbols and completion after jump', async () => {
     const syms = await c.request('textDocument/documentSymbol', { textDocument: { uri: mw.uri } });
     assert.deepEqual(syms.map((s: any) => s.name), ['mangle']);

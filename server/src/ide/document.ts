@@ -3,7 +3,7 @@
 // 150 000-line dumps).
 import { checkText } from '../check';
 import type { ParseOptions } from '../parse';
-import type { Action, Chain, Diagnostic, Range, Rule, Ruleset, Table } from '../model/ruleset';
+import type { Action, Chain, Diagnostic, NamedSet, Range, Rule, Ruleset, Table, Variable } from '../model/ruleset';
 import { buildMarkIndex, type MarkIndex } from './mark-index';
 
 export type OccurrenceRole = 'declaration' | 'reference' | 'owner';
@@ -19,10 +19,15 @@ export interface ChainOccurrence {
   kind?: 'jump' | 'goto';
 }
 
+/** A named thing of the file: a chain (per table), an nft named set or map (per table), or an nft
+ *  variable (`define`, file-wide: no table). */
 export interface ChainSymbol {
-  table: Table;
+  kind: 'chain' | 'set' | 'variable';
+  table: Table | undefined;
   name: string;
   chain?: Chain;
+  set?: NamedSet;
+  variable?: Variable;
   occurrences: ChainOccurrence[];
 }
 
@@ -41,7 +46,11 @@ export interface DocumentAnalysis {
   lines: string[];
   /** Chain symbols by table, then name. */
   chains: Map<Table, Map<string, ChainSymbol>>;
-  /** Chain occurrences by line. */
+  /** nft named sets and maps by table, then name. */
+  sets: Map<Table, Map<string, ChainSymbol>>;
+  /** nft variables by name. */
+  variables: Map<string, ChainSymbol>;
+  /** Chain, set and variable occurrences by line. */
   occurrencesByLine: Map<number, ChainOccurrence[]>;
   /** Rules by their first line. */
   rulesByLine: Map<number, RuleRef>;
@@ -78,8 +87,22 @@ export function analyzeDocument(uri: string, text: string, version = 0, opts: Pa
     let m = chains.get(t);
     if (!m) chains.set(t, (m = new Map()));
     let s = m.get(name);
-    if (!s) m.set(name, (s = { table: t, name, occurrences: [] }));
+    if (!s) m.set(name, (s = { kind: 'chain', table: t, name, occurrences: [] }));
     return s;
+  };
+  const sets = new Map<Table, Map<string, ChainSymbol>>();
+  const variables = new Map<string, ChainSymbol>();
+  const setOf = (t: Table, name: string): ChainSymbol => {
+    let m = sets.get(t);
+    if (!m) sets.set(t, (m = new Map()));
+    let s = m.get(name);
+    if (!s) m.set(name, (s = { kind: 'set', table: t, name, occurrences: [] }));
+    return s;
+  };
+  /** `@name` / `$name`: the occurrence is the name after the sigil. */
+  const unsigil = (r: Range | undefined, sigil: string): Range | undefined => {
+    if (!r || r.start.line !== r.end.line || lines[r.start.line]?.[r.start.character] !== sigil) return r;
+    return { start: { line: r.start.line, character: r.start.character + 1 }, end: r.end };
   };
   const seen = new Set<number>();
   // Only ranges whose text is the name are recorded: a rename must never overwrite anything else.
@@ -97,6 +120,11 @@ export function analyzeDocument(uri: string, text: string, version = 0, opts: Pa
   };
 
   for (const t of ruleset.tables) {
+    for (const st of t.sets) {
+      const s = setOf(t, st.name);
+      s.set = st;
+      add(s, st.nameRange, 'declaration');
+    }
     for (const c of t.chains) {
       const s = symbolOf(t, c.name);
       s.chain = c;
@@ -123,6 +151,31 @@ export function analyzeDocument(uri: string, text: string, version = 0, opts: Pa
           if (ch >= 0) add(owner ??= symbolOf(t, c.name), { start: { line, character: ch }, end: { line, character: ch + c.name.length } }, 'owner', ref);
         }
         for (const a of r.actions) addActionRefs(t, a, ref);
+        if (ruleset.kind === 'nft') addSetRefs(t, r, ref);
+      }
+    }
+  }
+  if (ruleset.kind === 'nft') {
+    for (const v of ruleset.variables) {
+      let s = variables.get(v.name);
+      if (!s) variables.set(v.name, (s = { kind: 'variable', table: undefined, name: v.name, variable: v, occurrences: [] }));
+      add(s, v.nameRange, 'declaration');
+      for (const r of v.references) add(s, unsigil(r, '$'), 'reference');
+    }
+  }
+
+  function addSetRefs(t: Table, r: Rule, ref: RuleRef) {
+    for (const m of r.matches) {
+      if (m.nft?.setRef) add(setOf(t, m.nft.setRef), unsigil(m.nft.setRefRange, '@'), 'reference', ref);
+    }
+    // `vmap @name`, `map @name`, `add @name { ... }`, `update @name`: the statement's own text.
+    for (const a of r.actions) {
+      const l = a.range.start.line;
+      if (a.range.end.line !== l) continue;
+      const text = (lines[l] ?? '').slice(a.range.start.character, a.range.end.character);
+      for (const m of text.matchAll(/@([A-Za-z_][\w.-]*)/g)) {
+        const ch = a.range.start.character + m.index! + 1;
+        add(setOf(t, m[1]), { start: { line: l, character: ch }, end: { line: l, character: ch + m[1].length } }, 'reference', ref);
       }
     }
   }
@@ -136,7 +189,7 @@ export function analyzeDocument(uri: string, text: string, version = 0, opts: Pa
   }
 
   // Built now rather than on the first hover, so no hover pays for the whole file.
-  const doc = { uri, text, version, ruleset, diagnostics, lines, chains, occurrencesByLine, rulesByLine } as Omit<DocumentAnalysis, 'marks'> & { marks: MarkIndex };
+  const doc = { uri, text, version, ruleset, diagnostics, lines, chains, sets, variables, occurrencesByLine, rulesByLine } as Omit<DocumentAnalysis, 'marks'> & { marks: MarkIndex };
   doc.marks = buildMarkIndex(doc);
   return doc;
 }

@@ -12,11 +12,44 @@ function lineLink(doc: DocumentAnalysis, line0: number): string {
   return `[line ${line0 + 1}](${doc.uri}#L${line0 + 1})`;
 }
 
+function setHover(doc: DocumentAnalysis, s: ChainSymbol): string {
+  const st = s.set;
+  const out: string[] = [];
+  const what = st ? (st.kind === 'set' ? 'set' : st.kind === 'vmap' ? 'verdict map' : 'map') : 'set';
+  out.push(`**${what} @${s.name}** — table ${s.table?.name}${st ? '' : ', not declared in this table'}`);
+  if (st) {
+    const facts: string[] = [];
+    if (st.keyType) facts.push(`type ${st.keyType}${st.dataType ? ` : ${st.dataType}` : ''}`);
+    if (st.flags?.length) facts.push(`flags ${st.flags.join(', ')}`);
+    facts.push(`${st.elements.length} ${st.elements.length === 1 ? 'element' : 'elements'} in this file`);
+    out.push(facts.join('; ') + '.');
+  }
+  out.push(usedFrom(doc, s));
+  return out.join('\n\n');
+}
+
+function variableHover(doc: DocumentAnalysis, s: ChainSymbol): string {
+  const v = s.variable;
+  return [`**define ${s.name}** = \`${v?.value ?? '?'}\``, usedFrom(doc, s)].join('\n\n');
+}
+
+function usedFrom(doc: DocumentAnalysis, s: ChainSymbol): string {
+  const refs = s.occurrences.filter((o) => o.role === 'reference');
+  if (!refs.length) return 'Not used in this file.';
+  const shown = refs.slice(0, MAX_CALLERS).map((o) => lineLink(doc, o.range.start.line));
+  return `Used at ${shown.join(', ')}${refs.length > MAX_CALLERS ? ` and ${refs.length - MAX_CALLERS} more` : ''}.`;
+}
+
+export function symbolHover(doc: DocumentAnalysis, s: ChainSymbol): string {
+  return s.kind === 'set' ? setHover(doc, s) : s.kind === 'variable' ? variableHover(doc, s) : chainHover(doc, s);
+}
+
 export function chainHover(doc: DocumentAnalysis, s: ChainSymbol): string {
   const c = s.chain;
+  const tname = s.table?.name ?? '?';
   const out: string[] = [];
   const kind = !c ? 'not declared' : c.builtin ? 'built-in chain' : c.hook ? `base chain (${c.type ?? 'filter'} hook ${c.hook})` : 'user-defined chain';
-  out.push(`**chain ${s.name}** — table ${s.table.name}, ${kind}`);
+  out.push(`**chain ${s.name}** — table ${tname}, ${kind}`);
   const facts: string[] = [];
   if ((c?.builtin || c?.hook) && c.hook) facts.push(`hook ${c.hook}, priority ${c.priority ?? 0}`);
   if (c?.policy) facts.push(`policy ${c.policy}`);
@@ -25,7 +58,7 @@ export function chainHover(doc: DocumentAnalysis, s: ChainSymbol): string {
   if (hd) out.push(`Hook ${c!.hook}: ${hd}`);
   const decls = s.occurrences.filter((o) => o.role === 'declaration');
   if (decls.length) out.push(`Declared at ${decls.map((d) => lineLink(doc, d.range.start.line)).join(', ')}.`);
-  else out.push(`Not declared in table ${s.table.name}.`);
+  else out.push(`Not declared in table ${tname}.`);
   if (c) out.push(`${c.rules.length} ${c.rules.length === 1 ? 'rule' : 'rules'}.`);
   const callers = s.occurrences.filter((o) => o.role === 'reference');
   if (callers.length) {
@@ -52,7 +85,7 @@ function at(r: Range | undefined, line: number, ch: number): boolean {
 
 export function hover(doc: DocumentAnalysis, line: number, character: number): HoverResult | undefined {
   const occ = occurrenceAt(doc, line, character);
-  if (occ) return { markdown: chainHover(doc, occ.symbol), range: occ.range };
+  if (occ) return { markdown: symbolHover(doc, occ.symbol), range: occ.range };
   const ref = doc.rulesByLine.get(line);
   if (!ref) return undefined;
   const rule = ref.rule;

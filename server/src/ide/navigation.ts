@@ -34,15 +34,20 @@ export function documentHighlights(doc: DocumentAnalysis, line: number, characte
 }
 
 function isBuiltin(doc: DocumentAnalysis, s: ChainSymbol): boolean {
+  if (s.kind !== 'chain' || !s.table) return false;
   // nft base chains have names of their own choosing: only iptables built-ins are fixed.
   if (s.chain) return s.chain.builtin && doc.ruleset.kind !== 'nft';
   return doc.ruleset.kind !== 'nft' && isBuiltinChain(s.table.name, s.name);
 }
 
+function builtinError(s: ChainSymbol): string {
+  return `"${s.name}" is a built-in chain of table "${s.table?.name}" and cannot be renamed`;
+}
+
 export function prepareRename(doc: DocumentAnalysis, line: number, character: number): { range: Range; placeholder: string } | { error: string } | undefined {
   const o = occurrenceAt(doc, line, character);
   if (!o) return undefined;
-  if (isBuiltin(doc, o.symbol)) return { error: `"${o.symbol.name}" is a built-in chain of table "${o.symbol.table.name}" and cannot be renamed` };
+  if (isBuiltin(doc, o.symbol)) return { error: builtinError(o.symbol) };
   return { range: o.range, placeholder: o.symbol.name };
 }
 
@@ -50,17 +55,28 @@ export function rename(doc: DocumentAnalysis, line: number, character: number, n
   const o = occurrenceAt(doc, line, character);
   if (!o) return { error: 'no chain here' };
   const s = o.symbol;
-  if (isBuiltin(doc, s)) return { error: `"${s.name}" is a built-in chain of table "${s.table.name}" and cannot be renamed` };
+  if (isBuiltin(doc, s)) return { error: builtinError(s) };
   const bad = checkNewName(doc, s, newName);
   if (bad) return { error: bad };
   return { edits: s.occurrences.map((x) => ({ range: x.range, newText: newName })).sort((a, b) => byPosition(a.range, b.range)) };
 }
 
 function checkNewName(doc: DocumentAnalysis, s: ChainSymbol, name: string): string | undefined {
-  if (!name) return 'a chain name cannot be empty';
+  if (!name) return `a ${s.kind} name cannot be empty`;
+  if (s.kind === 'variable') {
+    if (!/^[A-Za-z_][\w]*$/.test(name)) return `"${name}" is not a valid nft variable name (letters, digits, _)`;
+    if (doc.variables.get(name)?.occurrences.length) return `a variable "${name}" is already defined`;
+    return undefined;
+  }
+  const t = s.table!;
+  if (s.kind === 'set') {
+    if (!/^[A-Za-z_][\w.-]*$/.test(name)) return `"${name}" is not a valid nft set name`;
+    if (doc.sets.get(t)?.get(name)?.occurrences.length || t.sets.some((x) => x.name === name)) return `table "${t.name}" already has a set or map "${name}"`;
+    return undefined;
+  }
   if (/[\s"'#;{}]/.test(name)) return `"${name}" is not a valid chain name (no spaces, quotes, braces or #)`;
-  if (doc.chains.get(s.table)?.get(name)?.occurrences.length || s.table.chains.some((c) => c.name === name)) {
-    return `table "${s.table.name}" already has a chain "${name}"`;
+  if (doc.chains.get(t)?.get(name)?.occurrences.length || t.chains.some((c) => c.name === name)) {
+    return `table "${t.name}" already has a chain "${name}"`;
   }
   if (doc.ruleset.kind === 'nft') {
     if (!/^[A-Za-z_][\w.-]*$/.test(name)) return `"${name}" is not a valid nft chain name (letters, digits, _ . -; not starting with a digit)`;
@@ -68,7 +84,7 @@ function checkNewName(doc: DocumentAnalysis, s: ChainSymbol, name: string): stri
   }
   if (name.length > MAX_CHAIN_NAME) return `chain name "${name}" is ${name.length} characters; iptables allows at most ${MAX_CHAIN_NAME}`;
   if (name.startsWith('-') || name.startsWith('!')) return `a chain name cannot start with "${name[0]}"`;
-  if (STANDARD_VERDICTS.includes(name) || isBuiltinChain(s.table.name, name)) return `"${name}" is reserved`;
+  if (STANDARD_VERDICTS.includes(name) || isBuiltinChain(t.name, name)) return `"${name}" is reserved`;
   return undefined;
 }
 

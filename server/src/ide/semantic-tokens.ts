@@ -19,12 +19,11 @@ export function semanticTokens(doc: DocumentAnalysis): SemanticToken[] {
       const mods: SemanticTokenModifier[] = [];
       if (o.role === 'declaration') mods.push('declaration');
       if (o.symbol.chain?.builtin) mods.push('defaultLibrary');
-      add(o.range, 'function', mods);
+      add(o.range, o.symbol.kind === 'chain' ? 'function' : 'variable', mods);
     }
   }
   for (const t of doc.ruleset.tables) {
     add(t.nameRange, 'namespace', ['declaration']);
-    for (const s of t.sets) add(s.nameRange, 'variable', ['declaration']);
     for (const c of t.chains) {
       for (const r of c.rules) {
         for (const m of r.matches) {
@@ -38,10 +37,6 @@ export function semanticTokens(doc: DocumentAnalysis): SemanticToken[] {
         }
       }
     }
-  }
-  for (const v of doc.ruleset.variables) {
-    add(v.nameRange, 'variable', ['declaration']);
-    for (const r of v.references) add(r, 'variable');
   }
   for (const op of doc.marks.ops) {
     const o = op.range;
