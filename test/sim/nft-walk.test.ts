@@ -124,3 +124,28 @@ table ip m {
   const out = walk(rs, pkt(`tcp 10.0.0.9:4000 -> 203.0.113.1:443 iif lan oif wan ${host}`));
   assert.equal(out.packet.src, '198.51.100.2');
 });
+
+test('nft: before conntrack (priority raw) ct expressions stop the rule; ct mark set does nothing', () => {
+  const text = `table inet r {
+  chain early {
+    type filter hook prerouting priority -300; policy accept;
+    ct state established meta mark set 0x1
+    meta mark set ct mark
+    ct mark set 0x5
+    meta mark set mark or 0x2
+  }
+  chain late {
+    type filter hook prerouting priority -150; policy accept;
+    ct state established meta mark set mark or 0x10
+    meta mark set ct mark or mark
+  }
+}
+`;
+  const r = walk(parseRuleset(text), pkt('tcp 10.0.0.1:4000 -> 10.0.0.2:80 ct established ctmark 0x100'));
+  const early = r.steps.filter((s) => s.kind === 'rule' && s.chain === 'early').map((s) => s.result);
+  assert.deepEqual(early, ['nomatch', 'nomatch', 'match', 'match']);
+  assert.match(r.steps.filter((s) => s.chain === 'early')[1].failed ?? '', /no conntrack entry/);
+  // late (after conntrack): the state is known and the ct mark (still 0x100) is read.
+  assert.equal(r.packet.mark, 0x112);
+  assert.equal(r.packet.ctmark, 0x100);
+});

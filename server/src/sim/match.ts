@@ -433,6 +433,8 @@ function compileOption(m: Match, o: Option): Check {
 }
 
 function compile(rule: Rule): Compiled | null {
+  // nft rules (statements carry their text) take the generic path.
+  if (rule.actions.some((a) => a.text !== undefined)) return null;
   const checks: Compiled['checks'] = [];
   for (const m of rule.matches) {
     if (m.nft) return null;
@@ -495,8 +497,15 @@ function evalRuleGeneric(rule: Rule, p: WalkPacket, table?: Table): RuleEval {
     }
   }
   // nft statements that act as matches: a verdict map without an element for the packet breaks the
-  // rule (as a failed lookup does); limit/quota stop it when over.
+  // rule (as a failed lookup does); limit/quota stop it when over; reading `ct ...` in a statement
+  // without a conntrack entry (raw priority, untracked) breaks it too.
   for (const a of rule.actions) {
+    if (a.kind === 'extension' && a.text !== undefined && (p.ct === 'none' || p.ct === 'untracked')) {
+      const value = a.options.find((o) => o.name === 'value')?.values.map((v) => v.text).join(' ') ?? '';
+      if (/\bct\s+(mark|state|direction|status|zone|expiration|label|id)\b/.test(value) || a.name === 'vmap' && /^ct\b/.test(a.vmap?.key ?? '')) {
+        return { result: 'nomatch', failed: `${a.text} (no conntrack entry yet: reading ct stops the rule)` };
+      }
+    }
     if (a.kind === 'extension' && a.name === 'vmap' && !unknown) {
       const e = vmapChoice(a, p, table);
       if (e === undefined) return { result: 'nomatch', failed: `${a.vmap?.key} vmap: no element for this packet` };
