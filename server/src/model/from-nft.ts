@@ -1074,6 +1074,7 @@ export function buildNftRuleset(text: string): Ruleset {
   const doc = parseNftDocument(text, (n) => b.topNode(n));
   b.finish();
   b.diags.push(...doc.diagnostics);
+  b.diags.sort((x, y) => x.range.start.line - y.range.start.line || x.range.start.character - y.range.start.character);
   const fams = new Set(b.rs.tables.map((t) => t.family));
   b.rs.family = fams.size === 1 ? [...fams][0] : 'inet';
   return b.rs;
