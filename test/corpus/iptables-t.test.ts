@@ -104,6 +104,14 @@ test('iptables-t: no OK rule line gets an error', () => {
   assert.equal(offenders.length, 0, `OK lines flagged with an error:\n${list.join('\n')}`);
 });
 
+test('iptables-t: libxt_ OK lines also load as IPv6 (iptables-test.py runs them with ip6tables too)', () => {
+  const v6 = cases.filter((c) => c.file.startsWith('libxt_') && c.result === 'OK').map((c) => ({ ...c, family: 'ip6' as const }));
+  const judged = judge(v6);
+  const offenders = v6.filter((c) => judged.get(c)!.some((e) => e.length));
+  console.log(`iptables-t: ${v6.length} libxt_ OK lines as IPv6, ${offenders.length} with an error`);
+  assert.deepEqual(offenders.map((c) => `${c.file}:${c.line} ${c.rule}: ${judged.get(c)!.flat().join('; ')}`), []);
+});
+
 test('iptables-t: FAIL rule lines are flagged with an error', () => {
   const fail = cases.filter((c) => c.result === 'FAIL');
   // iptables-test.py expects the rule to fail in every chain of its header.
