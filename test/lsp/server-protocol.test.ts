@@ -324,6 +324,29 @@ describe('language server over stdio', () => {
     });
   });
 
+  it('answers hover, definition and completion at every position of the seeds, whole and cut mid-line', async () => {
+    const cut = zt.lines.map((l, i) => (i % 3 === 1 ? l.slice(0, Math.floor(l.length / 2)) : l)).join('\n');
+    const docs = [
+      { uri: zt.uri, lines: zt.lines },
+      { uri: istio.uri, lines: istio.lines },
+      { uri: 'untitled:cut.rules', lines: cut.split('\n') },
+    ];
+    await c.open('untitled:cut.rules', cut);
+    let n = 0, hovers = 0;
+    for (const d of docs) {
+      for (let line = 0; line < d.lines.length; line++) {
+        for (let character = 0; character <= d.lines[line].length; character += 2) {
+          const p = { textDocument: { uri: d.uri }, position: { line, character } };
+          const [h] = await Promise.all([c.request('textDocument/hover', p), c.request('textDocument/definition', p), c.request('textDocument/completion', p)]);
+          if (h) hovers++;
+          n++;
+        }
+      }
+    }
+    assert.ok(n > 2000, `${n} positions`);
+    assert.ok(hovers > n / 4, `${hovers} of ${n} positions have a hover`);
+  });
+
   it('semantic tokens: chain declarations, uses, modules, verdicts', async () => {
     const legend = { types: ['namespace', 'function', 'keyword', 'type', 'parameter', 'number', 'macro', 'variable', 'string'], mods: ['declaration', 'defaultLibrary', 'modification'] };
     const r = await c.request('textDocument/semanticTokens/full', { textDocument: { uri: zt.uri } });

@@ -77,7 +77,9 @@ export function contains(r: Range, line: number, character: number): boolean {
 const OWNER_FLAG = /(?:^|\s)(?:-A|--append|-I|--insert|-R|--replace|-D|--delete)\s+(\S+)/;
 
 export function analyzeDocument(uri: string, text: string, version = 0, opts: ParseOptions = {}): DocumentAnalysis {
-  const { ruleset, diagnostics } = checkText(text, opts);
+  const checked = checkText(text, opts);
+  const ruleset = checked.ruleset;
+  const diagnostics = [...checked.diagnostics];
   const lines = splitLines(text);
   const chains = new Map<Table, Map<string, ChainSymbol>>();
   const occurrencesByLine = new Map<number, ChainOccurrence[]>();
@@ -119,49 +121,54 @@ export function analyzeDocument(uri: string, text: string, version = 0, opts: Pa
     else occurrencesByLine.set(range.start.line, [o]);
   };
 
-  for (const t of ruleset.tables) {
-    for (const st of t.sets) {
-      const s = setOf(t, st.name);
-      s.set = st;
-      add(s, st.nameRange, 'declaration');
-    }
-    for (const c of t.chains) {
-      const s = symbolOf(t, c.name);
-      s.chain = c;
-      for (const d of c.declarations) add(s, d, 'declaration');
-      if (!c.declarations.length && ruleset.kind === 'nft') add(s, c.nameRange, 'declaration');
-    }
-  }
-  for (const t of ruleset.tables) {
-    for (const c of t.chains) {
-      let owner: ChainSymbol | undefined;
-      for (const r of c.rules) {
-        const ref: RuleRef = { table: t, chain: c, rule: r };
-        if (!rulesByLine.has(r.range.start.line)) rulesByLine.set(r.range.start.line, ref);
-        if (ruleset.kind !== 'nft') {
-          const line = r.range.start.line;
-          const text = lines[line] ?? '';
-          let ch = -1;
-          // Fast path for the usual `-A NAME ...` at the start of the line.
-          if (text.startsWith('-A ') && text.startsWith(c.name, 3) && (text.length === 3 + c.name.length || text[3 + c.name.length] === ' ')) ch = 3;
-          else {
-            const m = OWNER_FLAG.exec(text);
-            if (m && m[1] === c.name) ch = m.index + m[0].length - m[1].length;
-          }
-          if (ch >= 0) add(owner ??= symbolOf(t, c.name), { start: { line, character: ch }, end: { line, character: ch + c.name.length } }, 'owner', ref);
-        }
-        for (const a of r.actions) addActionRefs(t, a, ref);
-        if (ruleset.kind === 'nft') addSetRefs(t, r, ref);
+  // The indexes are ours, not the parser's: a bug here must cost features, never the document.
+  try {
+    for (const t of ruleset.tables) {
+      for (const st of t.sets) {
+        const s = setOf(t, st.name);
+        s.set = st;
+        add(s, st.nameRange, 'declaration');
+      }
+      for (const c of t.chains) {
+        const s = symbolOf(t, c.name);
+        s.chain = c;
+        for (const d of c.declarations) add(s, d, 'declaration');
+        if (!c.declarations.length && ruleset.kind === 'nft') add(s, c.nameRange, 'declaration');
       }
     }
-  }
-  if (ruleset.kind === 'nft') {
-    for (const v of ruleset.variables) {
-      let s = variables.get(v.name);
-      if (!s) variables.set(v.name, (s = { kind: 'variable', table: undefined, name: v.name, variable: v, occurrences: [] }));
-      add(s, v.nameRange, 'declaration');
-      for (const r of v.references) add(s, unsigil(r, '$'), 'reference');
+    for (const t of ruleset.tables) {
+      for (const c of t.chains) {
+        let owner: ChainSymbol | undefined;
+        for (const r of c.rules) {
+          const ref: RuleRef = { table: t, chain: c, rule: r };
+          if (!rulesByLine.has(r.range.start.line)) rulesByLine.set(r.range.start.line, ref);
+          if (ruleset.kind !== 'nft') {
+            const line = r.range.start.line;
+            const text = lines[line] ?? '';
+            let ch = -1;
+            // Fast path for the usual `-A NAME ...` at the start of the line.
+            if (text.startsWith('-A ') && text.startsWith(c.name, 3) && (text.length === 3 + c.name.length || text[3 + c.name.length] === ' ')) ch = 3;
+            else {
+              const m = OWNER_FLAG.exec(text);
+              if (m && m[1] === c.name) ch = m.index + m[0].length - m[1].length;
+            }
+            if (ch >= 0) add(owner ??= symbolOf(t, c.name), { start: { line, character: ch }, end: { line, character: ch + c.name.length } }, 'owner', ref);
+          }
+          for (const a of r.actions) addActionRefs(t, a, ref);
+          if (ruleset.kind === 'nft') addSetRefs(t, r, ref);
+        }
+      }
     }
+    if (ruleset.kind === 'nft') {
+      for (const v of ruleset.variables) {
+        let s = variables.get(v.name);
+        if (!s) variables.set(v.name, (s = { kind: 'variable', table: undefined, name: v.name, variable: v, occurrences: [] }));
+        add(s, v.nameRange, 'declaration');
+        for (const r of v.references) add(s, unsigil(r, '$'), 'reference');
+      }
+    }
+  } catch (e) {
+    diagnostics.push(internalError('indexing', e));
   }
 
   function addSetRefs(t: Table, r: Rule, ref: RuleRef) {
@@ -190,7 +197,12 @@ export function analyzeDocument(uri: string, text: string, version = 0, opts: Pa
 
   // Built now rather than on the first hover, so no hover pays for the whole file.
   const doc = { uri, text, version, ruleset, diagnostics, lines, chains, sets, variables, occurrencesByLine, rulesByLine } as Omit<DocumentAnalysis, 'marks'> & { marks: MarkIndex };
-  doc.marks = buildMarkIndex(doc);
+  try {
+    doc.marks = buildMarkIndex(doc);
+  } catch (e) {
+    doc.marks = { ops: [], uses: { mark: Array.from({ length: 32 }, () => []), ctmark: Array.from({ length: 32 }, () => []) }, byLine: new Map() };
+    diagnostics.push(internalError('mark index', e));
+  }
   return doc;
 }
 
@@ -231,4 +243,13 @@ export function ruleText(doc: DocumentAnalysis, r: Rule): string {
   const l = doc.lines[r.range.start.line] ?? '';
   const t = r.range.start.line === r.range.end.line ? l.slice(r.range.start.character, r.range.end.character) : l.slice(r.range.start.character);
   return t.trim();
+}
+
+function internalError(what: string, e: unknown): Diagnostic {
+  return {
+    range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
+    severity: 'error',
+    code: 'internal-error',
+    message: `internal error in the editor ${what}: ${(e as Error)?.message ?? String(e)}`,
+  };
 }
