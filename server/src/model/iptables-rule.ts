@@ -227,7 +227,7 @@ class RuleBuilder {
           const modName = PROTO_MODULE.get(this.proto);
           const m = modName ? findMatch(modName, this.family) : undefined;
           if (m && !this.isLoaded(m) && (m.byName.has(longName) || hasPrefix(m, longName))) {
-            owner = this.loadMatch(m.name, m, undefined, it.range);
+            owner = this.loadMatch(m.name, m, undefined, it.range, it.range);
             spec = m.byName.get(longName);
             if (!spec) owner = undefined;
           }
@@ -293,12 +293,13 @@ class RuleBuilder {
     return false;
   }
 
-  loadMatch(name: string, spec: ExtensionSpec | undefined, nameRange: Range | undefined, at: Range): Loaded {
+  /** Starts a match instance spanning `from`..`to` (extended to its last option at the end). */
+  loadMatch(name: string, spec: ExtensionSpec | undefined, nameRange: Range | undefined, from: Range, to: Range): Loaded {
     const loaded = this.loaded;
     for (let k = 0; k < loaded.length; k++) if (loaded[k].name === name && loaded[k].match) loaded[k].completed = true;
-    const m: Match = { module: name, moduleRange: nameRange, known: !!spec, options: [], range: { start: at.start, end: at.end } };
+    const m: Match = { module: name, moduleRange: nameRange, known: !!spec, options: [], range: { start: from.start, end: to.end } };
     this.matches.push(m);
-    const l = this.record(name, spec, m.options, nameRange ?? at);
+    const l = this.record(name, spec, m.options, nameRange ?? from);
     l.match = m;
     loaded.push(l);
     return l;
@@ -394,7 +395,7 @@ class RuleBuilder {
       case 'match': {
         const name = argValue!;
         const spec = findMatch(name, family);
-        this.loadMatch(name, spec, argRange, { start: it.range.start, end: argRange!.end });
+        this.loadMatch(name, spec, argRange, it.range, argRange!);
         if (!spec) {
           if (otherFamilyOnly('match', name, family)) diag(diagnostics, argRange!, 'error', 'family-mismatch', `match "${name}" exists only for ${family === 'ip' ? 'IPv6 (ip6tables)' : 'IPv4 (iptables)'}`);
           else {

@@ -145,19 +145,23 @@ export function portListValue(text: string, range: Range): Parsed {
 /** NAT `--to-ports p[-q]` (numbers; a service name only alone), as REDIRECT and MASQUERADE read it. */
 export function natPortsValue(text: string, range: Range): Parsed {
   const r = natPorts(text, false);
-  return typeof r === 'string' ? r : { kind: 'port', text, range, from: r.from, to: r.to };
+  return r !== undefined ? r : { kind: 'port', text, range, from: natFrom, to: natTo };
 }
 
-/** `p`, `p-q`, and with `withBase` also `p-q/base` (DNAT port shifting). */
-export function natPorts(text: string, withBase: boolean): { from: number; to: number } | string {
+/** `p`, `p-q`, and with `withBase` also `p-q/base` (DNAT port shifting): an error, or undefined with the
+ *  range in natFrom/natTo. The range the last successful natPorts() read (scratch: no object per call). */
+let natFrom = 0, natTo = 0;
+
+export function natPorts(text: string, withBase: boolean): string | undefined {
   const whole = SERVICES.get(text);
-  if (whole !== undefined) return { from: whole, to: whole };
+  if (whole !== undefined) { natFrom = natTo = whole; return undefined; }
   const dash = text.indexOf('-', 1);
   if (text.indexOf(':') >= 0) return `bad port "${text}": use a dash for a port range`;
   if (dash < 0) {
     const p = checkUint(text, 0, U16);
     if (typeof p === 'string') return `port ${p}`;
-    return { from: p, to: p };
+    natFrom = natTo = p;
+    return undefined;
   }
   const a = checkUint(text.slice(0, dash), 0, U16);
   if (typeof a === 'string') return `port ${a}`;
@@ -179,7 +183,9 @@ export function natPorts(text: string, withBase: boolean): { from: number; to: n
       if (typeof bp === 'string') return `base port ${bp}`;
     }
   }
-  return { from: a, to: b };
+  natFrom = a;
+  natTo = b;
+  return undefined;
 }
 
 // ---------------------------------------------------------------- addresses
@@ -389,7 +395,7 @@ export function natToValue(text: string, range: Range, family: 'ip' | 'ip6'): Pa
   }
   if (portPart !== undefined) {
     const p = natPorts(portPart, true);
-    if (typeof p === 'string') return p;
+    if (p !== undefined) return p;
   }
   if (addrPart) {
     const dash = addrPart.indexOf('-');
