@@ -270,3 +270,46 @@ test('routing files: kind detection, outlines and standalone parser diagnostics'
     routingParseDiagnostics(k, '\u0000 "x\n<<\n0x:: / @@\n');
   }
 });
+
+test('nft ruleset with a `# nflens-node:` comment and a profile of inline text', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nflh-routing-ide-'));
+  try {
+    const prof = join(dir, 'lab.nflens-node');
+    const profText = [
+      'node lab-router', 'ruleset fw.nft', 'rt-tables <<END', '250 wan2', 'END',
+      'ip-rule <<END', '0:\tfrom all lookup local', '100:\tfrom all fwmark 0x2 lookup wan2', '32766:\tfrom all lookup main', '32767:\tfrom all lookup default', 'END',
+      'ip-route table wan2 <<END', 'default via 192.168.2.1 dev wan2', 'END',
+      'ip-route table main <<END', 'default via 192.168.1.1 dev wan1', '192.168.1.0/24 dev wan1 proto kernel scope link src 192.168.1.10', '192.168.2.0/24 dev wan2 proto kernel scope link src 192.168.2.10', 'END',
+      'ip-addr <<END', 'wan1 UP 192.168.1.10/24', 'wan2 UP 192.168.2.10/24', 'END', '',
+    ].join('\n');
+    writeFileSync(prof, profText);
+    const nft = join(dir, 'fw.nft');
+    const text = [`# nflens-node: ${prof}`, 'table inet mangle {', '  chain pre {', '    type filter hook prerouting priority mangle; policy accept;', '    iifname "lan0" ct mark 0x2 meta mark set 0x2', '  }', '}', ''].join('\n');
+    writeFileSync(nft, text);
+    const look = findProfileForDocument(uri(nft), text, read, new ProfileCache());
+    assert.deepEqual(look.diagnostics, []);
+    const ctx = look.context!;
+    assert.equal(ctx.via, 'comment');
+    assert.equal(ctx.role, 'ruleset');
+    const line = 4;
+    const h = routingHover(ctx, { uri: uri(nft), text }, line, col(text, line, 'set 0x2') + 5);
+    assert.ok(h, 'hover on meta mark set');
+    assert.match(h.markdown, /mark 0x2 → ip rule 100 → table wan2 → default via 192\.168\.2\.1 dev wan2/);
+    // Definition goes to the inline rule, in the profile; from there back to the nft statement.
+    const defs = routingDefinition(ctx, { uri: uri(nft), text }, line, col(text, line, 'meta mark set') + 2);
+    assert.deepEqual(defs.map((d) => [d.uri, d.range.start.line]), [[uri(prof), 7]]);
+    const pctx = findProfileForDocument(uri(prof), profText, read, new ProfileCache()).context!;
+    assert.equal(pctx.role, 'profile');
+    const back = routingDefinition(pctx, { uri: uri(prof), text: profText }, 7, 20);
+    assert.deepEqual(back.map((d) => [d.uri, d.range.start.line]), [[uri(nft), line]]);
+    // Hover on the inline route says which rule looks up its table.
+    assert.match(routingHover(pctx, { uri: uri(prof), text: profText }, 12, 3)!.markdown, /Looked up by:\n- \[ip rule 100\]/);
+    // The profile's diagnostics are clean; a lookup of a table without routes shows in the profile itself.
+    assert.deepEqual(routingDiagnostics(pctx).flatMap((f) => f.diagnostics), []);
+    const broken = profText.replace('lookup wan2', 'lookup 77');
+    const bctx = findProfileForDocument(uri(prof), broken, read, new ProfileCache()).context!;
+    assert.deepEqual(routingDiagnostics(bctx).map((f) => [f.uri, f.diagnostics.map((d) => `${d.code}@${d.range.start.line}`)]), [[uri(prof), ['lookup-empty-table@7']]]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

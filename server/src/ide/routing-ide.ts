@@ -323,10 +323,15 @@ export function routingHover(ctx: RoutingContext, doc: RoutingDocument, line: nu
   }
 }
 
+// Per ruleset model: a 150 000-line dump is not walked again for every request.
+const writesCache = new WeakMap<object, MarkWrite[]>();
+
 function writeAt(doc: RoutingDocument, line: number, ch: number): MarkWrite | undefined {
   const a = analysisOf(doc);
   if (!a.marks.byLine.has(line)) return undefined;
-  return markWritesFromRuleset(a.ruleset).find((w) => w.range && contains(w.range, line, ch));
+  let ws = writesCache.get(a.ruleset);
+  if (!ws) writesCache.set(a.ruleset, (ws = markWritesFromRuleset(a.ruleset)));
+  return ws.find((w) => w.range && contains(w.range, line, ch));
 }
 
 /**
