@@ -1034,7 +1034,6 @@ class NftParser extends EmbeddedActionsParser {
   private selector = this.RULE('selector', (): Expr => {
     return this.OR([
       {
-        GATE: () => this.LA(1).tokenType === RawPayload,
         ALT: () => {
           const t = this.CONSUME(RawPayload);
           return this.ACTION(() => ({ k: 'sel' as const, proto: 'payload', key: t.image, words: [t.image], ...this.span(t, t) }));
@@ -1073,11 +1072,7 @@ class NftParser extends EmbeddedActionsParser {
 
   /** Right-hand side of a relation: comma list of concatenations of ranges. */
   private rhs = this.RULE('rhs', (): Expr => {
-    return this.OR([
-      // fast path: one token and no operator after it (most right-hand sides)
-      { GATE: () => this.singleValueAhead(), ALT: () => this.SUBRULE(this.rhsPrimary) },
-      { ALT: () => this.SUBRULE(this.rhsList) },
-    ]);
+    return this.SUBRULE(this.rhsList);
   });
 
   private singleValueAhead(): boolean {
@@ -1134,11 +1129,11 @@ class NftParser extends EmbeddedActionsParser {
     return e;
   });
 
+  // alternatives told apart by token type alone: no gates, so Chevrotain takes its fast LL(1) path
   public rhsPrimary = this.RULE('rhsPrimary', (): Expr => {
     return this.OR([
-      { GATE: () => this.LA(1).tokenType === LCurly, ALT: () => this.SUBRULE(this.setLit, { ARGS: [false] }) },
+      { ALT: () => this.SUBRULE(this.setLit, { ARGS: [false] }) },
       {
-        GATE: () => this.LA(1).tokenType === LParen,
         ALT: () => {
           const a = this.CONSUME(LParen);
           const e = this.SUBRULE(this.rhs);
@@ -1174,7 +1169,7 @@ class NftParser extends EmbeddedActionsParser {
     const elems: Elem[] = [];
     this.MANY(() => {
       this.OR([
-        { GATE: () => this.LA(1).tokenType === Comma, ALT: () => { this.CONSUME(Comma); } },
+        { ALT: () => { this.CONSUME(Comma); } },
         {
           ALT: () => {
             const el = this.SUBRULE(this.element, { ARGS: [sel] });
