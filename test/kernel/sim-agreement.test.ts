@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { kernelAvailable } from '../support/netns';
 import { parseRuleset } from '../../server/src/parse';
@@ -15,7 +16,14 @@ import { compare, type Comparison } from '../sim/kernel-compare';
 import { generate, type GenPacket } from '../sim/ruleset-gen';
 import { generateNft } from '../sim/nft-gen';
 
-const avail = kernelAvailable();
+const avail = ((): { ok: boolean; reason?: string } => {
+  const k = kernelAvailable();
+  if (!k.ok) return k;
+  for (const tool of ['conntrack', 'python3', 'stdbuf']) {
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return { ok: false, reason: `${tool} not installed` };
+  }
+  return k;
+})();
 const root = join(import.meta.dirname, '../..');
 
 let ipid = 1000;
