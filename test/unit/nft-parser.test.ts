@@ -214,3 +214,37 @@ test('nft: statements keep their parts (nat, log, limit, mangle), unknown words 
   }
   assert.deepEqual(errors(nft('table ip t { chain c { type filter hook input priority 0; meta iifname set "x" } }')).map((d) => d.code), ['not-settable']);
 });
+
+test('nft: an anonymous chain (jump { ... }) keeps its rules in a chain named after its parent', () => {
+  const text = 'table inet t {\n\tchain c {\n\t\ttype filter hook input priority 0;\n\t\ttcp dport 22 jump {\n\t\t\tip saddr 10.0.0.0/8 accept\n\t\t\tdrop\n\t\t}\n\t\tudp dport 53 accept\n\t}\n}\n';
+  const rs = nft(text);
+  assert.deepEqual(errors(rs), []);
+  const [c, anon] = rs.tables[0].chains;
+  assert.equal(c.rules.length, 2);
+  const jump = c.rules[0].actions.find((a) => a.kind === 'jump')!;
+  assert.equal(jump.chain, 'c/anon@4');
+  assert.equal(anon.name, 'c/anon@4');
+  assert.deepEqual(anon.rules.map((x) => x.actions.map((a) => a.name).join(' ')), ['accept', 'drop']);
+  assert.equal(c.rules[1].matches[0].nft!.left, 'udp dport');
+});
+
+test('nft: named objects, flowtables and ct helpers land in Table.objects; bad hooks and properties are reported', () => {
+  const text = `table inet t {
+	counter hits { packets 1 bytes 2 }
+	quota q { 25 mbytes }
+	ct helper ftp-std { type "ftp" protocol tcp; l3proto inet; }
+	flowtable ft { hook ingress priority filter; devices = { lo }; }
+	chain c {
+		type filter hook forward priority 0;
+		counter name hits flow add @ft ct helper set "ftp-std"
+	}
+}
+`;
+  const rs = nft(text);
+  assert.deepEqual(errors(rs), []);
+  assert.deepEqual(rs.tables[0].objects.map((o) => [o.kind, o.name, at(text, o.nameRange)]), [
+    ['counter', 'hits', 'hits'], ['quota', 'q', 'q'], ['ct helper', 'ftp-std', 'ftp-std'], ['flowtable', 'ft', 'ft'],
+  ]);
+  const bad = nft('table inet t {\n\tflowtable ft { hook egress priority 0; }\n\tct helper h { kind "x"; }\n\tchain c { counter name nope; }\n}\n');
+  assert.deepEqual(errors(bad).map((d) => [d.range.start.line, d.code]), [[1, 'bad-hook'], [2, 'unknown-keyword'], [3, 'undefined-object']]);
+});

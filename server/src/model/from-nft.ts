@@ -332,6 +332,7 @@ class Builder {
         const r = this.rule(t, c, s.stmts, s.range, n.handle, n);
         c.rules.push(r);
         r.index = c.rules.length - 1;
+        if (n.block?.kind === 'anonchain') this.anonChain(t, c, r, n.block);
       }
     }
     if (hookspec) this.baseChain(t, c, hookspec);
@@ -344,6 +345,19 @@ class Builder {
       else if (!CHAIN_POLICIES.has(v)) this.err(policy.value.range, 'bad-policy', `policy must be accept or drop, not "${v}"`);
       else if (c.hook === undefined) this.err(policy.range, 'not-base-chain', `chain "${c.name}" has a policy but no hook: only base chains have a policy`);
     }
+  }
+
+  /** `jump { ... }`: the kernel binds an anonymous chain to the rule; the model names it after its
+   *  parent and line so the jump and its rules stay visible. */
+  anonChain(t: Table, parent: Chain, r: Rule, b: Block) {
+    const a = r.actions[r.actions.length - 1];
+    if (!a || (a.kind !== 'jump' && a.kind !== 'goto')) return;
+    const name = `${parent.name}/anon@${a.nameRange.start.line + 1}`;
+    const ch: Chain = { name, nameRange: a.nameRange, declarations: [a.nameRange], range: { start: a.range.start, end: b.close ? tokRange(b.close).end : a.range.end }, builtin: false, rules: [] };
+    t.chains.push(ch);
+    a.chain = name;
+    a.chainRange = a.nameRange;
+    this.chainBlock(t, ch, b);
   }
 
   baseChain(t: Table, c: Chain, h: Extract<NftStmt, { k: 'hookspec' }>) {

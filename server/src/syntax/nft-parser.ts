@@ -1075,13 +1075,6 @@ class NftParser extends EmbeddedActionsParser {
     return this.SUBRULE(this.rhsList);
   });
 
-  private singleValueAhead(): boolean {
-    const t1 = this.LA(1).tokenType;
-    if (t1 !== Word && t1 !== QuotedString && t1 !== SetRef && t1 !== VarRef) return false;
-    const t2 = this.LA(2).tokenType;
-    return !(t2 === Comma || t2 === Dot || t2 === Dash || t2 === Slash || t2 === Pipe || t2 === Amp || t2 === Caret || t2 === Shl || t2 === Shr);
-  }
-
   private rhsList = this.RULE('rhsList', (): Expr => {
     const start = this.LA(1);
     const items: Expr[] = [];
