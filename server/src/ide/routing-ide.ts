@@ -323,15 +323,13 @@ export function routingHover(ctx: RoutingContext, doc: RoutingDocument, line: nu
   }
 }
 
-// Per ruleset model: a 150 000-line dump is not walked again for every request.
-const writesCache = new WeakMap<object, MarkWrite[]>();
-
 function writeAt(doc: RoutingDocument, line: number, ch: number): MarkWrite | undefined {
   const a = analysisOf(doc);
-  if (!a.marks.byLine.has(line)) return undefined;
-  let ws = writesCache.get(a.ruleset);
-  if (!ws) writesCache.set(a.ruleset, (ws = markWritesFromRuleset(a.ruleset)));
-  return ws.find((w) => w.range && contains(w.range, line, ch));
+  const ref = a.marks.byLine.has(line) ? a.rulesByLine.get(line) : undefined;
+  if (!ref) return undefined;
+  // Only the rule under the cursor: a 150 000-line dump is not walked for one request.
+  const one = { ...a.ruleset, tables: [{ ...ref.table, chains: [{ ...ref.chain, rules: [ref.rule] }] }] };
+  return markWritesFromRuleset(one).find((w) => w.range && contains(w.range, line, ch));
 }
 
 /**
