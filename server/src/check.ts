@@ -6,6 +6,7 @@ import { analyzePlacement } from './analysis/placement';
 import { chainUsageDiagnostics } from './analysis/chain-usage';
 import { analyzeRuleOrder } from './analysis/rule-order';
 import { analyzeMarks } from './analysis/mark-analysis';
+import { analyzeConntrackOrder } from './analysis/conntrack-order';
 import type { Diagnostic, Ruleset } from './model/ruleset';
 
 export interface CheckResult {
@@ -44,6 +45,7 @@ export function checkText(text: string, opts: ParseOptions = {}): CheckResult {
     })),
     ...safely(() => analyzeRuleOrder(ruleset)),
     ...safely(() => analyzeMarks(ruleset)),
+    ...safely(() => analyzeConntrackOrder(ruleset)),
   ];
   diagnostics.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
   return { ruleset, diagnostics };
