@@ -288,6 +288,54 @@ describe('language server over stdio', () => {
       assert.match(ct, /\| 0x210 \| yes \|/);
     });
 
+    it('the MARK and CONNMARK shorthands and negated or impossible tests', async () => {
+      const uri = 'untitled:shorthands.rules';
+      const text = [
+        '*mangle',
+        ':PREROUTING ACCEPT [0:0]',
+        '-A PREROUTING -i a -j MARK --set-mark 0x1/0x3',
+        '-A PREROUTING -i b -j MARK --and-mark 0xff',
+        '-A PREROUTING -i c -j MARK --or-mark 0x4',
+        '-A PREROUTING -i d -j MARK --xor-mark 0x8',
+        '-A PREROUTING -i e -j CONNMARK --restore-mark --mask 0xff',
+        '-A PREROUTING -i f -j CONNMARK --set-xmark 0x1/0x1',
+        '-A PREROUTING -m mark ! --mark 0x1/0x1 -j ACCEPT',
+        '-A PREROUTING -m mark --mark 0x3/0x1 -j ACCEPT',
+        'COMMIT',
+        '',
+      ].join('\n');
+      await c.open(uri, text);
+      const lines = text.split('\n');
+      const h = async (needle: string, off = 3) => {
+        const r = await c.request('textDocument/hover', { textDocument: { uri }, position: find(lines, needle, off) });
+        assert.ok(r, needle);
+        return r.contents.value as string;
+      };
+      const set = await h('--set-mark 0x1/0x3');
+      assert.match(set, /mark = \(mark AND NOT 0x3\) XOR 0x1/);
+      assert.match(set, /The same as `MARK --set-xmark 0x1\/0x3`/);
+      assert.match(set, /In words: sets bit 0x1, clears bit 0x2, leaves all other bits\./);
+      assert.match(set, /\| 0x10 \| 0x11 \|/);
+      assert.match(set, /\| 0xffffffff \| 0xfffffffd \|/);
+      const and = await h('--and-mark 0xff');
+      assert.match(and, /mark = \(mark AND NOT 0xffffff00\) XOR 0x0/);
+      assert.match(and, /clears bits 0xffffff00, leaves all other bits/);
+      assert.match(and, /\| 0xffffffff \| 0xff \|/);
+      assert.match(await h('--or-mark 0x4'), /sets bit 0x4, leaves all other bits[^]*\| 0x10 \| 0x14 \|/);
+      const xor = await h('--xor-mark 0x8');
+      assert.match(xor, /mark = \(mark AND NOT 0x0\) XOR 0x8/);
+      assert.match(xor, /toggles bit 0x8, leaves all other bits[^]*\| 0xffffffff \| 0xfffffff7 \|/);
+      const restore = await h('--restore-mark --mask 0xff', 18);
+      assert.match(restore, /^\*\*CONNMARK --restore-mark --mask 0xff\*\*/);
+      assert.match(restore, /mark = \(mark AND NOT 0xff\) XOR \(ctmark AND 0xff\)/);
+      assert.match(restore, /copies bits 0xff of the conntrack mark into the packet mark, leaves all other bits/);
+      assert.match(await h('CONNMARK --set-xmark 0x1/0x1', 12), /ctmark = \(ctmark AND NOT 0x1\) XOR 0x1[^]*sets bit 0x1, leaves all other bits/);
+      const neg = await h('! --mark 0x1/0x1', 4);
+      assert.match(neg, /\(mark AND 0x1\) != 0x1/);
+      assert.match(neg, /matches unless bit 0x1 of the packet mark is set/);
+      assert.match(await h('--mark 0x3/0x1'), /never matches: 0x3 has bits outside the mask 0x1/);
+    });
+
     it('chains: declaration, rule count, callers', async () => {
       const md = await hoverAt('-j ztunnel-PREROUTING', 6, 0);
       assert.match(md, /\*\*chain ztunnel-PREROUTING\*\* — table mangle, user-defined chain/);
