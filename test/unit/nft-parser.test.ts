@@ -248,3 +248,26 @@ test('nft: named objects, flowtables and ct helpers land in Table.objects; bad h
   const bad = nft('table inet t {\n\tflowtable ft { hook egress priority 0; }\n\tct helper h { kind "x"; }\n\tchain c { counter name nope; }\n}\n');
   assert.deepEqual(errors(bad).map((d) => [d.range.start.line, d.code]), [[1, 'bad-hook'], [2, 'unknown-keyword'], [3, 'undefined-object']]);
 });
+
+test('nft: 400 seeded random mutations of a ruleset never throw and keep every range inside the text', () => {
+  const base = DOC + 'define x = { 1.2.3.4, 5.6.7.8 }\nadd rule inet filter ssh ip saddr $x tcp dport vmap { 22 : jump ssh, 80 : drop }\nadd set inet filter s { type ipv4_addr; flags interval; elements = { 10.0.0.0/8 } }\n';
+  let seed = 7;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  const alphabet = ' \n{}[]();,:.-/"$@#!=<>&|^*\\ab09';
+  for (let i = 0; i < 400; i++) {
+    let m = base;
+    for (let j = 0; j < 1 + (i % 4); j++) {
+      const p = Math.floor(rnd() * m.length);
+      const op = rnd();
+      if (op < 0.45) m = m.slice(0, p) + m.slice(p + 1 + Math.floor(rnd() * 6));
+      else if (op < 0.9) m = m.slice(0, p) + alphabet[Math.floor(rnd() * alphabet.length)] + m.slice(p);
+      else m = m.slice(0, p) + m.slice(p, p + 15) + m.slice(p);
+    }
+    const rs = nft(m);
+    const lines = m.split('\n');
+    for (const d of rs.diagnostics) {
+      assert.notEqual(d.code, 'internal-error', `${JSON.stringify(m)}: ${d.message}`);
+      assert.ok(d.range.start.line < lines.length && d.range.end.character <= lines[d.range.end.line].length, `${JSON.stringify(m)}: ${JSON.stringify(d)}`);
+    }
+  }
+});
