@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync, mkdirSync, ut
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { findProfileForDocument, overlayFs, ProfileCache, type ProfileFs } from '../../server/src/ide/routing-profile';
+import { findProfileForDocument, overlayFs, ProfileCache, standaloneContext, type ProfileFs } from '../../server/src/ide/routing-profile';
 import { detectRoutingFileKind, routingDocumentSymbols, routingParseDiagnostics } from '../../server/src/ide/routing-symbols';
 import { routingDefinition, routingDiagnostics, routingHover } from '../../server/src/ide/routing-ide';
 
@@ -312,4 +312,23 @@ test('nft ruleset with a `# nflens-node:` comment and a profile of inline text',
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a routing file with no profile stands alone; profile directives hover with what they loaded', () => {
+  const text = '0:\tfrom all lookup local\n100:\tfrom all fwmark 0x2 goto 300\n200:\tfrom all fwmark 0x4 goto 32766\n32766:\tfrom all lookup main\n';
+  const ctx = standaloneContext('untitled:rules-1', text, 'ip-rule');
+  const d = routingDiagnostics(ctx);
+  assert.deepEqual(d.map((f) => [f.uri, f.diagnostics.map((x) => `${x.code}@${x.range.start.line}:${x.range.start.character}`)]), [['untitled:rules-1', [`goto-missing-priority@1:${col(text, 1, '300')}`]]]);
+  const g = routingDefinition(ctx, { uri: 'untitled:rules-1', text }, 2, 30);
+  assert.deepEqual(g.map((l) => [l.uri, l.range.start.line]), [['untitled:rules-1', 3]]);
+  assert.match(routingHover(ctx, { uri: 'untitled:rules-1', text }, 1, 2)!.markdown, /goto 300: no rule has that priority/);
+  // Directive hover in the seed profile.
+  const pp = join(nodeDir, 'node.nflens-node');
+  const pt = read(pp);
+  const pctx = findProfileForDocument(uri(pp), pt, read, new ProfileCache()).context!;
+  assert.match(routingHover(pctx, { uri: uri(pp), text: pt }, lineOf(pt, /^ip-rule /), 2)!.markdown, /\*\*ip-rule\*\* \[ip-rule\.txt\]\([^)]*\): 7 ip rules\./);
+  assert.match(routingHover(pctx, { uri: uri(pp), text: pt }, lineOf(pt, /^ip-route table 101/), 2)!.markdown, /2 routes of table 101/);
+  assert.match(routingHover(pctx, { uri: uri(pp), text: pt }, lineOf(pt, /^ruleset/), 2)!.markdown, /9 mark writes/);
+  const def = routingDefinition(pctx, { uri: uri(pp), text: pt }, lineOf(pt, /^ipset /), 8);
+  assert.deepEqual(def.map((l) => l.uri), [uri(join(nodeDir, 'ipset.save'))]);
 });

@@ -307,6 +307,21 @@ function routeHover(ctx: RoutingContext, route: Route): HoverResult {
   return { markdown: parts.join('\n\n'), range: route.range! };
 }
 
+/** A profile directive: what its file gave the profile. */
+function directiveHover(ctx: RoutingContext, line: number): HoverResult | undefined {
+  const s = ctx.profile.sources.find((x) => x.range.start.line === line);
+  if (!s) return undefined;
+  const i = ctx.index;
+  const what = s.kind === 'ip-rule' ? `${i.rulesBySource.get(s)?.length ?? 0} ip rules`
+    : s.kind === 'ip-route' ? `${i.routesBySource.get(s)?.length ?? 0} routes${s.table !== undefined ? ` of table ${tableLabel(s.table, ctx.profile.routing.tables)}` : ''}`
+    : s.kind === 'ipset' ? `sets ${(i.ipsetsBySource.get(s) ?? []).map((x) => `${x.name} (${x.members.length})`).join(', ') || 'none'}`
+    : s.kind === 'ruleset' ? `the ruleset (${i.writes?.length ?? 0} mark writes)`
+    : s.kind === 'ip-addr' ? `${ctx.profile.routing.interfaces.length} interfaces in all` : 'table names';
+  const problems = s.diagnostics.length ? `; ${s.diagnostics.length} problem${s.diagnostics.length === 1 ? '' : 's'} in it` : '';
+  const file = s.path ? link(s.path.split(/[\\/]/).pop()!, { uri: sourceUri(ctx, s), range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } }) : 'inline text';
+  return { markdown: `**${s.kind}** ${file}: ${what}${problems}.`, range: s.range };
+}
+
 // ---------------------------------------------------------------- the entry points
 
 /** Hover for a document of a node profile (the ruleset, an ip rule / route file, the profile itself). */
@@ -317,6 +332,7 @@ export function routingHover(ctx: RoutingContext, doc: RoutingDocument, line: nu
     if (r) return ipRuleHover(ctx, r.rule);
     const rt = routeAt(ctx, doc, line);
     if (rt && rt.route.range) return routeHover(ctx, rt.route);
+    if (ctx.role === 'profile') return directiveHover(ctx, line);
     return undefined;
   } catch {
     return undefined;
@@ -395,6 +411,7 @@ export function routingDiagnostics(ctx: RoutingContext): FileDiagnostics[] {
   const entry = (uri: string, path?: string) => {
     let e = byUri.get(uri);
     if (!e) byUri.set(uri, (e = { uri, path, diagnostics: [] }));
+    e.path ??= path;
     return e;
   };
   const profileEntry = entry(ctx.profileUri, ctx.profilePath);

@@ -12,8 +12,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Diagnostic, Range } from '../model/ruleset';
 import type { IpRule, Route } from '../model/routing';
 import type { Ipset } from '../model/ipset';
-import { findNodeProfileRef, loadNodeProfile, type NodeProfile, type ProfileSource, type ProfileSourceKind } from '../model/node-profile';
-import { parseIpRoutes, parseIpRules } from '../syntax/iproute-parser';
+import { findNodeProfileRef, loadNodeProfile, type ProfileSourceKind as SourceKind, type NodeProfile, type ProfileSource, type ProfileSourceKind } from '../model/node-profile';
+import { parseAddrs, parseIpRoutes, parseIpRules, parseRtTables } from '../syntax/iproute-parser';
+import { defaultRtTables } from '../model/routing';
 import { parseIpsets } from '../syntax/ipset-parser';
 import { parseRuleset } from '../parse';
 import { markWritesFromRuleset, type MarkWrite } from '../routing/mark-routing';
@@ -312,4 +313,35 @@ export function findProfileForDocument(uriOrPath: string, text: string, fsIn: Pr
     diagnostics.push({ range: zeroRange(), severity: 'error', code: 'internal-error', message: `finding the node profile failed: ${(e as Error)?.message ?? e}` });
     return { diagnostics };
   }
+}
+
+/**
+ * A context for a routing file that belongs to no profile (an ip rule listing opened on its own): the
+ * profile holds that one file, so hover, `goto` navigation and diagnostics work on what it says alone.
+ */
+export function standaloneContext(uriOrPath: string, text: string, kind: Exclude<SourceKind, 'ruleset'>): RoutingContext {
+  const path = uriToPath(uriOrPath);
+  const uri = path ? pathToUri(path) : uriOrPath;
+  const source: ProfileSource = { kind, path, text, range: zeroRange(), diagnostics: [] };
+  const profile: NodeProfile = {
+    path: undefined,
+    routing: { rules: [], routes: [], interfaces: [], tables: defaultRtTables(), forwarding: true },
+    ipsets: [], ipsetsByName: new Map(), sources: [source], diagnostics: [],
+  };
+  try {
+    if (kind === 'ip-rule') ({ value: profile.routing.rules, diagnostics: source.diagnostics } = parseIpRules(text));
+    else if (kind === 'ip-route') ({ value: profile.routing.routes, diagnostics: source.diagnostics } = parseIpRoutes(text));
+    else if (kind === 'ip-addr') ({ value: profile.routing.interfaces, diagnostics: source.diagnostics } = parseAddrs(text));
+    else if (kind === 'rt-tables') ({ value: profile.routing.tables, diagnostics: source.diagnostics } = parseRtTables(text));
+    else {
+      const r = parseIpsets(text);
+      source.diagnostics = r.diagnostics;
+      for (const x of r.value) if (!profile.ipsetsByName.has(x.name)) { profile.ipsets.push(x); profile.ipsetsByName.set(x.name, x); }
+    }
+  } catch (e) {
+    source.diagnostics.push({ range: zeroRange(), severity: 'error', code: 'internal-error', message: String((e as Error)?.message ?? e) });
+  }
+  const index = indexProfile(profile);
+  // The file stands for itself: its uri is where every range points.
+  return { profilePath: undefined, profileUri: uri, profile, index, role: kind, source, via: 'self' };
 }
