@@ -332,3 +332,15 @@ test('a routing file with no profile stands alone; profile directives hover with
   const def = routingDefinition(pctx, { uri: uri(pp), text: pt }, lineOf(pt, /^ipset /), 8);
   assert.deepEqual(def.map((l) => l.uri), [uri(join(nodeDir, 'ipset.save'))]);
 });
+
+test('the profile document itself is cached by its text and the files it reads', () => {
+  const cache = new ProfileCache();
+  const pp = join(nodeDir, 'node.nflens-node');
+  const pt = read(pp);
+  const a = findProfileForDocument(uri(pp), pt, read, cache).context!;
+  assert.equal(findProfileForDocument(uri(pp), pt, read, cache).context!.profile, a.profile);
+  assert.equal(cache.loads, 1);
+  const edited = findProfileForDocument(uri(pp), pt.replace('forwarding on', 'forwarding off'), read, cache).context!;
+  assert.equal(cache.loads, 2);
+  assert.equal(edited.profile.routing.forwarding, false);
+});

@@ -132,6 +132,8 @@ function normFs(fs: ProfileFs | ReadFile): Required<ProfileFs> {
 
 interface CachedProfile {
   stamps: Map<string, string | number | undefined>;
+  /** For a profile read from the editor's text: that text. */
+  text?: string;
   profile: NodeProfile;
   index: ProfileIndex;
 }
@@ -275,8 +277,20 @@ export function findProfileForDocument(uriOrPath: string, text: string, fsIn: Pr
     const path = uriToPath(uriOrPath);
     // The profile document itself: read from the editor's text, relative paths from its folder.
     if ((path ?? uriOrPath).endsWith(PROFILE_EXT)) {
-      const profile = loadNodeProfile(text.includes('\n') ? text : text + '\n', fs.readFile, { path: path ?? uriOrPath });
-      const index = indexProfile(profile);
+      const key = `self:${path ?? uriOrPath}`;
+      const hit = cache.profiles.get(key);
+      let entry: CachedProfile;
+      if (hit && hit.text === text && fresh(hit.stamps, fs)) entry = hit;
+      else {
+        const read = new Set<string>();
+        cache.loads++;
+        const profile = loadNodeProfile(text.includes('\n') ? text : text + '\n', (p) => (read.add(p), fs.readFile(p)), { path: path ?? uriOrPath });
+        const stamps = new Map<string, string | number | undefined>();
+        for (const p of read) stamps.set(p, fs.stamp(p));
+        entry = { stamps, text, profile, index: indexProfile(profile) };
+        cache.profiles.set(key, entry);
+      }
+      const { profile, index } = entry;
       return { context: { profilePath: path, profileUri: path ? pathToUri(path) : uriOrPath, profile, index, role: 'profile', via: 'self' }, diagnostics };
     }
     const ref = findNodeProfileRef(text);
