@@ -25,7 +25,7 @@ function files(dir: string): string[] {
 
 const ANALYSIS_CODES = ['wrong-table', 'wrong-hook', 'hook-never-matches', 'unsupported-target', 'legacy-refuses', 'unused-chain', 'unreachable-chain',
   'unreachable-rule', 'shadowed-rule', 'redundant-rule', 'generalizes-rule', 'mark-mask-never-matches', 'mark-xor-toggles', 'mark-clobber', 'mark-bit-never-set',
-  'mark-bit-never-tested', 'connmark-mask-misses', 'before-conntrack', 'undefined-chain', 'jump-loop', 'jump-to-builtin'];
+  'mark-bit-never-tested', 'connmark-mask-misses', 'before-conntrack', 'mark-restore-after-routing', 'undefined-chain', 'jump-loop', 'jump-to-builtin'];
 
 test('checkText finishes on every corpus file; counts of each diagnostic code', { skip: existsSync(corpora) ? undefined : 'no ../shared/corpora', timeout: 600_000 }, () => {
   const all = files(corpora);

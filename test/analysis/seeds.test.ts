@@ -74,3 +74,10 @@ test('ztunnel ambient, edited: a RETURN repeated with nothing in between is redu
   assert.equal(w.length, 1, show(checkText(moved).diagnostics));
   assert.match(w[0].message, /REDIRECT is only valid in PREROUTING\/OUTPUT .* reached from INPUT \(INPUT → ztunnel-PREROUTING\)/);
 });
+
+test('multi-WAN, edited as the seed warns against: restoring the mark at postrouting is too late for routing (hint)', () => {
+  const text = ex('multi-wan.nft').replace('type filter hook output priority mangle', 'type filter hook postrouting priority mangle');
+  const ds = checkText(text).diagnostics;
+  assert.deepEqual(ds.map((d) => `${d.range.start.line + 1} ${d.severity} ${d.code}`), ['24 hint mark-restore-after-routing'], show(ds));
+  assert.match(ds[0].message, /runs only at POSTROUTING: after the routing decision/);
+});

@@ -6,6 +6,8 @@ import { FULL, bitsOf, hex, parseU32, u32 } from '../knowledge/marks';
 import type { IpRule } from '../model/routing';
 import { withFixes, type QuickFix } from './quick-fixes';
 import { markOf, optText, ruleTarget } from './rule-facts';
+import { chainGraph } from './chain-graph';
+import { hookReach, HOOK_CHAIN } from './hooks';
 
 export type MarkDomain = 'mark' | 'ctmark';
 
@@ -328,6 +330,30 @@ export function analyzeMarks(rs: Ruleset, opts: MarkAnalysisOptions = {}): Diagn
           out.push({ range: w.range, severity: 'hint', code: 'mark-bit-never-tested', message: `${domainName(d)} bit ${hex(bit)} is set here but no rule in this file tests it${d === 'mark' ? ' (it may be meant for ip rule fwmark or tc)' : ''}` });
         }
       }
+    }
+  }
+  out.push(...restoreAfterRouting(rs, own));
+  return out;
+}
+
+/** Restoring the packet mark from the ct mark only steers routing (ip rule fwmark) before the routing
+ *  decision: at PREROUTING or OUTPUT (seed 004's hook table). Reached only after routing, it is too late
+ *  for this packet's route. A hint: tc or later rules may still read the mark. */
+function restoreAfterRouting(rs: Ruleset, own: MarkOp[]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const restores = own.filter((o) => o.kind === 'restore');
+  if (!restores.length) return out;
+  for (const t of rs.tables) {
+    const mine = restores.filter((o) => o.rule.table === t.name);
+    if (!mine.length) continue;
+    const reach = hookReach(chainGraph(t).graph);
+    for (const o of mine) {
+      const hooks = [...(reach.hooks.get(o.rule.chain) ?? [])];
+      if (!hooks.length || hooks.some((h) => h === 'prerouting' || h === 'output')) continue;
+      out.push({
+        range: o.range, severity: 'hint', code: 'mark-restore-after-routing',
+        message: `the packet mark is restored from the ct mark in ${o.rule.chain}, which runs only at ${hooks.map((h) => HOOK_CHAIN[h]).join(', ')}: after the routing decision, so ip rule fwmark does not see it for this packet; restore it at PREROUTING/OUTPUT to steer routing`,
+      });
     }
   }
   return out;
