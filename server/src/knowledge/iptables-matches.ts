@@ -1,6 +1,6 @@
 // Match modules (`-m NAME`): options, value types, and the rules userspace and kernel enforce.
 // Docs are ours, one line each, shown on hover.
-import type { CheckApi, ExtensionSource } from './iptables-extensions';
+import type { ExtensionSource } from './iptables-extensions';
 import { compareAddresses } from '../model/values';
 import type { Range } from '../model/ruleset';
 

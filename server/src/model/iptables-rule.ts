@@ -10,7 +10,7 @@ import {
   type BaseOption, type CheckApi, type ExtensionSpec, type OptionSpec, type ValueType,
 } from '../knowledge/iptables-extensions';
 import { PROTO_MODULE } from '../knowledge/iptables-names';
-import { parseTyped, protocolNumber } from './values';
+import { parseTyped } from './values';
 
 export interface RuleContext {
   table: string;
