@@ -322,6 +322,11 @@ test('a routing file with no profile stands alone; profile directives hover with
   const g = routingDefinition(ctx, { uri: 'untitled:rules-1', text }, 2, 30);
   assert.deepEqual(g.map((l) => [l.uri, l.range.start.line]), [['untitled:rules-1', 3]]);
   assert.match(routingHover(ctx, { uri: 'untitled:rules-1', text }, 1, 2)!.markdown, /goto 300: no rule has that priority/);
+  // Parser problems of a standalone file are reported too (untitled: through its own uri).
+  const bad = standaloneContext('untitled:rules-2', '100:\tfrom all frobnicate 1 lookup main\n', 'ip-rule');
+  assert.ok(routingDiagnostics(bad).flatMap((f) => f.diagnostics).some((x) => x.range.start.line === 0 && x.code === 'unknown-keyword'));
+  const onDisk = standaloneContext('/nowhere/ip-rule.txt', '100:\tfrom all frobnicate 1 lookup main\n', 'ip-rule');
+  assert.deepEqual(routingDiagnostics(onDisk).filter((f) => f.diagnostics.length).map((f) => f.uri), ['file:///nowhere/ip-rule.txt']);
   // Directive hover in the seed profile.
   const pp = join(nodeDir, 'node.nflens-node');
   const pt = read(pp);

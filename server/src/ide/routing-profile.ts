@@ -355,6 +355,8 @@ export function standaloneContext(uriOrPath: string, text: string, kind: Exclude
   } catch (e) {
     source.diagnostics.push({ range: zeroRange(), severity: 'error', code: 'internal-error', message: String((e as Error)?.message ?? e) });
   }
+  // Without a path the source reports through the "profile" entry, like inline text does.
+  if (!path) profile.diagnostics.push(...source.diagnostics);
   const index = indexProfile(profile);
   // The file stands for itself: its uri is where every range points.
   return { profilePath: undefined, profileUri: uri, profile, index, role: kind, source, via: 'self' };
