@@ -271,3 +271,23 @@ test('nft: 400 seeded random mutations of a ruleset never throw and keep every r
     }
   }
 });
+
+test('nft: large documents (lexed in chunks) keep statements that cross chunk boundaries', () => {
+  const ips = Array.from({ length: 20000 }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.1`);
+  const lines = ['table ip t {', '\tset big {', '\t\ttype ipv4_addr', '\t\telements = {'];
+  for (let i = 0; i < ips.length; i += 8) lines.push(`\t\t\t${ips.slice(i, i + 8).join(', ')}${i + 8 < ips.length ? ',' : ''}`);
+  lines.push('\t\t}', '\t}', '\tchain c {');
+  for (let i = 0; i < 3000; i++) lines.push(`\t\tip saddr 192.168.${(i >> 8) & 255}.${i & 255} \\\n\t\t\ttcp dport ${1000 + i} counter packets ${i} bytes ${i * 60} accept # handle ${i + 10}`);
+  lines.push('\t}', '}', '');
+  const text = lines.join('\n');
+  assert.ok(text.length > 4 * 65536);
+  const rs = nft(text);
+  assert.deepEqual(rs.diagnostics, []);
+  assert.equal(rs.tables[0].sets[0].elements.length, 20000);
+  const rules = rs.tables[0].chains[0].rules;
+  assert.equal(rules.length, 3000);
+  assert.deepEqual(rules.map((x) => x.handle), Array.from({ length: 3000 }, (_, i) => i + 10));
+  assert.deepEqual(rules[2999].counters, { packets: 2999, bytes: 2999 * 60 });
+  const last = rules[2999];
+  assert.equal(at(text, last.matches[1].range), 'tcp dport 3999');
+});

@@ -1293,27 +1293,23 @@ export function parseNftDocument(text: string, onTop?: (n: StmtNode) => void): N
   p.text = text;
   const diagnostics: Diagnostic[] = [];
   lineStarts = computeLineStarts(text);
-  const lexed = nftLexer().tokenize(text);
-  for (const e of lexed.errors) {
-    const { line, character: col } = offsetPos(e.offset);
-    diagnostics.push({
-      range: { start: { line, character: col }, end: { line, character: col + Math.max(1, e.length) } },
-      severity: 'error', code: 'syntax',
-      message: `unexpected character ${JSON.stringify(text.substr(e.offset, Math.max(1, e.length)))}`,
-    });
-  }
-  // `# handle N` comments, by line
   const handles = new Map<number, number>();
-  for (const c of (lexed.groups.comments ?? []) as IToken[]) {
-    const m = /^#\s*handle\s+(\d+)/.exec(c.image);
-    if (m) handles.set(offsetPos(c.startOffset).line, Number(m[1]));
-  }
-  const toks = lexed.tokens;
-  for (const t of toks) {
-    if (t.tokenType === BadString) {
-      diagnostics.push({ range: tokRange(t), severity: 'error', code: 'syntax', message: 'unterminated string' });
+  const ts = new TokenStream(text, (lexed, base) => {
+    for (const e of lexed.errors) {
+      const off = e.offset + base;
+      const { line, character: col } = offsetPos(off);
+      diagnostics.push({
+        range: { start: { line, character: col }, end: { line, character: col + Math.max(1, e.length) } },
+        severity: 'error', code: 'syntax',
+        message: `unexpected character ${JSON.stringify(text.substr(off, Math.max(1, e.length)))}`,
+      });
     }
-  }
+    // `# handle N` comments, by line
+    for (const c of (lexed.groups.comments ?? []) as IToken[]) {
+      const m = /^#\s*handle\s+(\d+)/.exec(c.image);
+      if (m) handles.set(offsetPos(c.startOffset + base).line, Number(m[1]));
+    }
+  });
 
   const root: Block = { kind: 'top', children: [] };
   const stack: Block[] = [root];
@@ -1344,16 +1340,16 @@ export function parseNftDocument(text: string, onTop?: (n: StmtNode) => void): N
     depth = 0;
   };
 
-  for (let i = 0; i < toks.length; i++) {
-    const t = toks[i];
+  for (let t = ts.next(); t; t = ts.next()) {
     const tt = t.tokenType;
-    if (i > 0) (toks as (IToken | undefined)[])[i - 1] = undefined; // let parsed tokens go
+    if (tt === BadString) {
+      diagnostics.push({ range: tokRange(t), severity: 'error', code: 'syntax', message: 'unterminated string' });
+      continue;
+    }
     if (tt === Newline) {
       if (depth === 0) { flush(); continue; }
       const prev = cur[cur.length - 1];
-      let j = i + 1;
-      while (j < toks.length && toks[j].tokenType === Newline) j++;
-      const next = toks[j];
+      const next = ts.peekPastNewlines();
       if ((prev && CONTINUE_AFTER.has(prev.tokenType)) || (next && CONTINUE_BEFORE.has(next.tokenType))) continue;
       flush(); // unbalanced brackets: the parser reports them on this line only
       continue;
@@ -1385,7 +1381,6 @@ export function parseNftDocument(text: string, onTop?: (n: StmtNode) => void): N
       }
       continue;
     }
-    if (tt === BadString) continue;
     cur.push(t);
   }
   flush();
@@ -1395,6 +1390,55 @@ export function parseNftDocument(text: string, onTop?: (n: StmtNode) => void): N
     if (onTop && stack.length === 1) onTop(root.children.pop()!);
   }
   return { root, diagnostics, text };
+}
+
+const CHUNK = 1 << 16;
+
+/** Tokens of the document, lexed 64 KiB at a time (cut at line ends, never after a `\`
+ *  continuation) so tokens die young instead of all living until the parse ends. */
+class TokenStream {
+  private buf: IToken[] = [];
+  private pos = 0;
+  private at = 0;
+
+  constructor(private text: string, private onChunk: (lexed: ReturnType<ReturnType<typeof nftLexer>['tokenize']>, base: number) => void) {}
+
+  private fill(): boolean {
+    const text = this.text;
+    if (this.at >= text.length) return false;
+    let end = Math.min(text.length, this.at + CHUNK);
+    if (end < text.length) {
+      let nl = text.indexOf('\n', end);
+      while (nl > 0 && (text.charCodeAt(nl - 1) === 92 || (text.charCodeAt(nl - 1) === 13 && text.charCodeAt(nl - 2) === 92))) nl = text.indexOf('\n', nl + 1);
+      end = nl < 0 ? text.length : nl + 1;
+    }
+    const base = this.at;
+    const lexed = nftLexer().tokenize(end === text.length && base === 0 ? text : text.slice(base, end));
+    if (base) {
+      for (const t of lexed.tokens) { t.startOffset += base; if (t.endOffset !== undefined) t.endOffset += base; }
+    }
+    this.onChunk(lexed, base);
+    this.buf = lexed.tokens;
+    this.pos = 0;
+    this.at = end;
+    return true;
+  }
+
+  next(): IToken | undefined {
+    while (this.pos >= this.buf.length) if (!this.fill()) return undefined;
+    const t = this.buf[this.pos];
+    (this.buf as (IToken | undefined)[])[this.pos++] = undefined; // let parsed tokens go
+    return t;
+  }
+
+  /** The next token that is not a newline, without consuming anything. */
+  peekPastNewlines(): IToken | undefined {
+    for (;;) {
+      while (this.pos < this.buf.length && this.buf[this.pos].tokenType === Newline) this.pos++;
+      if (this.pos < this.buf.length) return this.buf[this.pos];
+      if (!this.fill()) return undefined;
+    }
+  }
 }
 
 const NO_TOKENS: IToken[] = [];
