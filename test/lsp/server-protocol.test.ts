@@ -288,6 +288,21 @@ describe('language server over stdio', () => {
       assert.match(ct, /\| 0x210 \| yes \|/);
     });
 
+    it('a ruleset inside a node profile: the mark hover adds where the mark routes, definition reaches the ip rule', async () => {
+      // examples/seed000-node/node.nflens-node names the ztunnel ruleset (issue 6's routing IDE layer).
+      const pos = find(zt.lines, '-i istioin -j MARK --set-xmark 0x200/0x200', 22);
+      const h = await c.request('textDocument/hover', { textDocument: { uri: zt.uri }, position: pos });
+      const [ours, routing] = h.contents.value.split('\n\n---\n\n');
+      assert.match(ours, /sets bit 0x200, leaves all other bits/);
+      assert.match(routing, /^\*\*Routing\*\* — node profile \[node\.nflens-node\]/);
+      assert.match(routing, /bit 0x200 → ip rule 100/);
+      const defs = await c.request('textDocument/definition', { textDocument: { uri: zt.uri }, position: pos });
+      assert.ok(defs.some((l: any) => l.uri.endsWith('/examples/seed000-node/ip-rule.txt') && l.range.start.line === 1), JSON.stringify(defs));
+      // A ruleset outside any profile has no routing section.
+      const other = await c.request('textDocument/hover', { textDocument: { uri: istio.uri }, position: find(istio.lines, '-j ISTIO_OUTPUT', 5) });
+      assert.ok(!other.contents.value.includes('**Routing**'));
+    });
+
     it('the MARK and CONNMARK shorthands and negated or impossible tests', async () => {
       const uri = 'untitled:shorthands.rules';
       const text = [

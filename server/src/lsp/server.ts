@@ -26,6 +26,10 @@ import { documentSymbols, foldingRanges, workspaceSymbols } from '../ide/symbols
 import { hover } from '../ide/hover';
 import { completions } from '../ide/completion';
 import { semanticTokens } from '../ide/semantic-tokens';
+import { findProfileForDocument, overlayFs, ProfileCache, uriToPath, type ProfileLookup } from '../ide/routing-profile';
+import { routingDefinition, routingHover } from '../ide/routing-ide';
+import type { HoverResult, Location } from '../ide/types';
+import type { DocumentAnalysis } from '../ide/document';
 import { SEMANTIC_TOKEN_MODIFIERS, SEMANTIC_TOKEN_TYPES, type CompletionKind, type SymbolItem, type SymbolKind as IdeSymbolKind } from '../ide/types';
 
 const connection = createConnection(ProposedFeatures.all);
@@ -59,6 +63,45 @@ connection.onInitialize((params): InitializeResult => {
   };
 });
 
+// Policy routing (issue 6): a ruleset that belongs to a node profile also gets where its marks send
+// packets. Open documents overlay the disk so unsaved edits count.
+const profiles = new ProfileCache();
+const profileFs = overlayFs((path) => {
+  for (const d of documents.all()) if (uriToPath(d.uri) === path) return { text: d.getText(), version: d.version };
+  return undefined;
+});
+
+function profileOf(a: DocumentAnalysis): ProfileLookup {
+  try {
+    return findProfileForDocument(a.uri, a.text, profileFs, profiles);
+  } catch (e) {
+    connection.console.error(`node profile lookup failed for ${a.uri}: ${(e as Error)?.stack ?? e}`);
+    return { diagnostics: [] };
+  }
+}
+
+function routingHoverFor(a: DocumentAnalysis, line: number, character: number): HoverResult | undefined {
+  const ctx = profileOf(a).context;
+  if (!ctx) return undefined;
+  try {
+    return routingHover(ctx, { uri: a.uri, text: a.text, analysis: a }, line, character);
+  } catch (e) {
+    connection.console.error(`routing hover failed: ${(e as Error)?.stack ?? e}`);
+    return undefined;
+  }
+}
+
+function routingDefinitionFor(a: DocumentAnalysis, line: number, character: number): Location[] {
+  const ctx = profileOf(a).context;
+  if (!ctx) return [];
+  try {
+    return routingDefinition(ctx, { uri: a.uri, text: a.text, analysis: a }, line, character);
+  } catch (e) {
+    connection.console.error(`routing definition failed: ${(e as Error)?.stack ?? e}`);
+    return [];
+  }
+}
+
 function sync(doc: TextDocument) {
   host.set(doc.uri, doc.getText(), doc.version, doc.languageId);
 }
@@ -82,7 +125,9 @@ function publishDiagnostics(uri: string) {
   const doc = documents.get(uri);
   const a = host.get(uri);
   if (!doc || !a) return;
-  const diagnostics: LspDiagnostic[] = a.diagnostics.map((d) => ({
+  // The document's own profile problems (a `# nflens-node:` comment that points nowhere...) join its diagnostics.
+  const own = [...a.diagnostics, ...profileOf(a).diagnostics];
+  const diagnostics: LspDiagnostic[] = own.map((d) => ({
     range: d.range,
     severity: SEVERITY[d.severity],
     code: d.code,
@@ -110,13 +155,17 @@ documents.onDidClose((e) => {
 
 connection.onHover((p) => {
   const a = host.get(p.textDocument.uri);
-  const h = a && hover(a, p.position.line, p.position.character);
-  return h ? { contents: { kind: 'markdown', value: h.markdown }, range: h.range } : null;
+  if (!a) return null;
+  const h = hover(a, p.position.line, p.position.character);
+  const r = routingHoverFor(a, p.position.line, p.position.character);
+  if (!h && !r) return null;
+  const value = [h?.markdown, r?.markdown].filter(Boolean).join('\n\n---\n\n');
+  return { contents: { kind: 'markdown', value }, range: (h ?? r)!.range };
 });
 
 connection.onDefinition((p) => {
   const a = host.get(p.textDocument.uri);
-  return a ? definition(a, p.position.line, p.position.character) : [];
+  return a ? [...definition(a, p.position.line, p.position.character), ...routingDefinitionFor(a, p.position.line, p.position.character)] : [];
 });
 
 connection.onReferences((p) => {
