@@ -83,7 +83,7 @@ export function generate(seed: number, nextIpId: () => number, nextPort: () => n
     // ...and each match module once (iptables gives a repeated option to the last module loaded).
     const mod = (name: string, text: string) => once(`-m ${name}`, text);
     for (let i = 0; i < n; i++) {
-      const k = Math.floor(r() * 9);
+      const k = Math.floor(r() * 12);
       switch (k) {
         case 0:
           if (!proto) { proto = pick(['tcp', 'udp']); parts.unshift(`${chance(0.15) ? '! ' : ''}-p ${proto}`); if (parts[0].startsWith('!')) proto = 'neg'; }
@@ -105,6 +105,13 @@ export function generate(seed: number, nextIpId: () => number, nextPort: () => n
         case 6: mod('connmark', `-m connmark ${chance(0.2) ? '! ' : ''}--mark ${markMask()}`); break;
         case 7: mod('conntrack', `-m conntrack ${chance(0.2) ? '! ' : ''}--ctstate ${pick(['NEW', 'ESTABLISHED', 'NEW,ESTABLISHED', 'RELATED,ESTABLISHED'])}`); break;
         case 8: if (hook === 'FORWARD' || hook === 'POSTROUTING') once('-o', `${chance(0.2) ? '! ' : ''}-o ${pick(['d0', 'vb'])}`); else mod('comment', '-m comment --comment "c"'); break;
+        case 9: mod('addrtype', `-m addrtype ${chance(0.2) ? '! ' : ''}--${pick(['dst', 'src'])}-type ${pick(['LOCAL', 'UNICAST', 'LOCAL,UNICAST'])}`); break;
+        case 10: mod('iprange', `-m iprange ${chance(0.2) ? '! ' : ''}--${pick(['src', 'dst'])}-range ${pick(['10.9.0.1-10.9.0.5', '10.9.1.0-10.9.1.6', '10.9.2.1-10.9.2.2'])}`); break;
+        case 11:
+          if (!proto) { proto = 'tcp'; parts.unshift('-p tcp'); }
+          if (proto === 'tcp') mod('tcp', pick(['-m tcp --syn', '-m tcp ! --syn', '-m tcp --tcp-flags SYN,RST,ACK SYN', '-m tcp --tcp-flags ACK ACK']));
+          else mod('state', `-m state --state ${pick(['NEW', 'ESTABLISHED', 'NEW,RELATED'])}`);
+          break;
       }
     }
     return parts.join(' ');
@@ -136,8 +143,13 @@ export function generate(seed: number, nextIpId: () => number, nextPort: () => n
       t = x < 0.15 ? '-j CT --notrack' : x < 0.35 ? `-j CT --zone ${pick(['1', '2'])}` : x < 0.7 ? `-j MARK --set-xmark ${markMask()}` : x < 0.85 ? '-j RETURN' : '-j ACCEPT';
     } else {
       const x = r();
-      if (x < 0.3) t = `-j MARK --set-xmark ${hex(pick(MARKS))}/${hex(pick(MASKS))}`;
-      else if (x < 0.45 && table === 'mangle') t = `-j CONNMARK --save-mark --nfmask ${hex(pick(MASKS))} --ctmask ${hex(pick(MASKS))}`;
+      if (x < 0.3) {
+        // Every MARK form iptables-restore takes (iptables-save prints them all as --set-xmark).
+        const v = hex(pick(MARKS));
+        t = pick([`-j MARK --set-xmark ${v}/${hex(pick(MASKS))}`, `-j MARK --set-mark ${v}`, `-j MARK --set-mark ${v}/${hex(pick(MASKS))}`,
+          `-j MARK --or-mark ${v}`, `-j MARK --and-mark ${hex(pick(MASKS))}`, `-j MARK --xor-mark ${v}`]);
+      }
+      else if (x < 0.45 && table === 'mangle') t = chance(0.3) ? `-j CONNMARK --save-mark --mask ${hex(pick(MASKS))}` : `-j CONNMARK --save-mark --nfmask ${hex(pick(MASKS))} --ctmask ${hex(pick(MASKS))}`;
       else if (x < 0.58 && table === 'mangle') t = `-j CONNMARK --restore-mark --nfmask ${hex(pick(MASKS))} --ctmask ${hex(pick(MASKS))}`;
       else if (x < 0.65 && table === 'mangle') t = `-j CONNMARK --set-xmark ${markMask()}`;
       else if (x < 0.78) t = '-j RETURN';
