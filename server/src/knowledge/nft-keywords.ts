@@ -273,3 +273,9 @@ export const HOOK_DOCS: Record<string, string> = {
   ingress: 'Every packet as the device receives it (netdev, inet), before prerouting.',
   egress: 'Every packet as the device sends it (netdev).',
 };
+
+export const CHAIN_TYPE_DOCS: Record<string, string> = {
+  filter: 'A chain that filters packets; every family and hook.',
+  nat: 'A chain that NATs the first packet of each connection (ip, ip6, inet).',
+  route: 'A filter chain at output that re-routes the packet when it changes a routing key (mark, addresses, TOS).',
+};

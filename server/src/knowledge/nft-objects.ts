@@ -4,7 +4,8 @@
 /** Properties allowed in an object's `{ ... }` body (or inline after `add OBJECT t name`). */
 export const OBJECT_PROPS: Record<string, Set<string>> = {
   counter: new Set(['packets', 'bytes', 'comment']),
-  quota: new Set(['over', 'until', 'used', 'comment', ...numberWords()]),
+  // a quota body starts with its number (`quota q { 25 mbytes }`): the model lets numbers through
+  quota: new Set(['over', 'until', 'used', 'comment']),
   limit: new Set(['rate', 'burst', 'comment']),
   secmark: new Set(['comment']),
   synproxy: new Set(['mss', 'wscale', 'timestamp', 'sack-perm', 'comment']),
@@ -14,11 +15,6 @@ export const OBJECT_PROPS: Record<string, Set<string>> = {
   flowtable: new Set(['hook', 'devices', 'counter', 'flags', 'comment']),
   tunnel: new Set(['id', 'ip', 'ip6', 'sport', 'dport', 'ttl', 'tos', 'flags', 'vxlan', 'geneve', 'erspan', 'comment']),
 };
-
-/** Quota bodies start with a number (`quota q { 25 mbytes }`): any word is accepted there. */
-function numberWords(): string[] {
-  return [];
-}
 
 /** Connection states a `ct timeout` policy may name (nf_conntrack per-protocol timeouts). */
 export const CT_TIMEOUT_STATES = new Set([

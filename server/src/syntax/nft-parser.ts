@@ -183,7 +183,6 @@ interface StmtSpec {
   positionalExpr?: boolean;
 }
 
-const NAT_FLAGS = ['random', 'persistent', 'fully-random'];
 const ELEM_KW = new Set(['timeout', 'expires', 'comment', 'counter', 'quota', 'limit', 'last']);
 const ELEM_ARGS = new Set(['packets', 'bytes', 'over', 'until', 'used', 'rate', 'burst', 'never', 'count']);
 const UNIT_RE = /^(?:\d[\w.]*|[kmg]?bytes|packets|second|minute|hour|day|week|\w+\/(?:second|minute|hour|day|week))$/;
@@ -212,7 +211,6 @@ const STMTS: Record<string, StmtSpec> = {
   xt: { args: { match: 'value', target: 'value', watcher: 'value' } },
   comment: { args: {}, positional: /^"/ },
 };
-void NAT_FLAGS;
 
 /** Statement keywords with a grammar of their own in rule bodies. */
 export const RULE_STATEMENT_WORDS = new Set([...Object.keys(STMTS), 'meter', 'set', 'add', 'update', 'delete', 'reset']);
