@@ -7,6 +7,8 @@ import { detectLanguage } from './language-detect';
 
 let client: LanguageClient | undefined;
 
+const LANGUAGES = ['iptables', 'nftables', 'iproute', 'ipset', 'nflens-node'];
+
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const module = context.asAbsolutePath('dist/server.js');
   const serverOptions: ServerOptions = {
@@ -15,14 +17,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   };
   const config = vscode.workspace.getConfiguration('netfilterLens');
   const clientOptions: LanguageClientOptions = {
-    documentSelector: [
-      { scheme: 'file', language: 'iptables' },
-      { scheme: 'untitled', language: 'iptables' },
-      { scheme: 'file', language: 'nftables' },
-      { scheme: 'untitled', language: 'nftables' },
-      { scheme: 'vscode-remote', language: 'iptables' },
-      { scheme: 'vscode-remote', language: 'nftables' },
-    ],
+    // Rulesets, and the routing files of a node profile (ip rule / route / addr, rt_tables, ipset, .nflens-node).
+    documentSelector: LANGUAGES.flatMap((language) => ['file', 'untitled', 'vscode-remote'].map((scheme) => ({ scheme, language }))),
     initializationOptions: { diagnosticsDelay: config.get<number>('diagnostics.delay', 250) },
   };
   client = new LanguageClient('netfilterLens', 'Netfilter Lens', serverOptions, clientOptions);

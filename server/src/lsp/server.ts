@@ -26,7 +26,9 @@ import { documentSymbols, foldingRanges, workspaceSymbols } from '../ide/symbols
 import { hover } from '../ide/hover';
 import { completions } from '../ide/completion';
 import { semanticTokens } from '../ide/semantic-tokens';
-import { findProfileForDocument, overlayFs, ProfileCache, uriToPath, type ProfileLookup } from '../ide/routing-profile';
+import { findProfileForDocument, overlayFs, ProfileCache, standaloneContext, uriToPath, type ProfileLookup, type RoutingContext } from '../ide/routing-profile';
+import { detectRoutingFileKind, routingDocumentSymbols, routingParseDiagnostics, ROUTING_LANGUAGE_IDS, type RoutingFileKind } from '../ide/routing-symbols';
+import { routingDiagnostics } from '../ide/routing-ide';
 import { routingDefinition, routingHover } from '../ide/routing-ide';
 import type { HoverResult, Location } from '../ide/types';
 import type { DocumentAnalysis } from '../ide/document';
@@ -102,7 +104,49 @@ function routingDefinitionFor(a: DocumentAnalysis, line: number, character: numb
   }
 }
 
+// ---- routing documents (ip rule / ip route / ip addr / rt_tables / ipset / .nflens-node): not rulesets.
+const ROUTING_LANGUAGES = new Set<string>(ROUTING_LANGUAGE_IDS);
+
+function isRoutingDoc(doc: TextDocument): boolean {
+  return ROUTING_LANGUAGES.has(doc.languageId) || doc.uri.endsWith('.nflens-node');
+}
+
+function routingKind(doc: TextDocument): RoutingFileKind {
+  return detectRoutingFileKind(doc.getText(), uriToPath(doc.uri), doc.languageId);
+}
+
+/** The profile this routing document belongs to, or a context of its own when it stands alone. */
+function routingContextOf(doc: TextDocument): { ctx?: RoutingContext; lookup: ProfileLookup } {
+  let lookup: ProfileLookup = { diagnostics: [] };
+  try {
+    lookup = findProfileForDocument(doc.uri, doc.getText(), profileFs, profiles);
+    if (lookup.context) return { ctx: lookup.context, lookup };
+    const kind = routingKind(doc);
+    return { ctx: kind === 'profile' ? undefined : standaloneContext(doc.uri, doc.getText(), kind), lookup };
+  } catch (e) {
+    connection.console.error(`routing context failed for ${doc.uri}: ${(e as Error)?.stack ?? e}`);
+    return { lookup };
+  }
+}
+
+function publishRoutingDiagnostics(doc: TextDocument) {
+  let own: Diagnostic[] = [];
+  try {
+    const { lookup } = routingContextOf(doc);
+    if (lookup.context) {
+      own = routingDiagnostics(lookup.context).find((e) => e.uri === doc.uri)?.diagnostics ?? [];
+    } else {
+      own = routingParseDiagnostics(routingKind(doc), doc.getText(), { path: uriToPath(doc.uri), readFile: profileFs.readFile });
+    }
+    own = [...own, ...lookup.diagnostics];
+  } catch (e) {
+    connection.console.error(`routing diagnostics failed for ${doc.uri}: ${(e as Error)?.stack ?? e}`);
+  }
+  void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: own.map(toLspDiagnostic(doc.uri)) });
+}
+
 function sync(doc: TextDocument) {
+  if (isRoutingDoc(doc)) return;
   host.set(doc.uri, doc.getText(), doc.version, doc.languageId);
 }
 
@@ -110,8 +154,21 @@ function scheduleDiagnostics(uri: string) {
   clearTimeout(timers.get(uri));
   timers.set(uri, setTimeout(() => {
     timers.delete(uri);
-    publishDiagnostics(uri);
+    const doc = documents.get(uri);
+    if (doc && isRoutingDoc(doc)) publishRoutingDiagnostics(doc);
+    else publishDiagnostics(uri);
   }, diagnosticsDelay));
+}
+
+function toLspDiagnostic(uri: string) {
+  return (d: Diagnostic): LspDiagnostic => ({
+    range: d.range,
+    severity: SEVERITY[d.severity],
+    code: d.code,
+    source: 'nflens',
+    message: d.message,
+    relatedInformation: d.related?.map((r) => ({ location: { uri, range: r.range }, message: r.message })),
+  });
 }
 
 const SEVERITY: Record<Diagnostic['severity'], DiagnosticSeverity> = {
@@ -127,14 +184,7 @@ function publishDiagnostics(uri: string) {
   if (!doc || !a) return;
   // The document's own profile problems (a `# nflens-node:` comment that points nowhere...) join its diagnostics.
   const own = [...a.diagnostics, ...profileOf(a).diagnostics];
-  const diagnostics: LspDiagnostic[] = own.map((d) => ({
-    range: d.range,
-    severity: SEVERITY[d.severity],
-    code: d.code,
-    source: 'nflens',
-    message: d.message,
-    relatedInformation: d.related?.map((r) => ({ location: { uri, range: r.range }, message: r.message })),
-  }));
+  const diagnostics: LspDiagnostic[] = own.map(toLspDiagnostic(uri));
   void connection.sendDiagnostics({ uri, version: a.version, diagnostics });
 }
 
@@ -154,6 +204,12 @@ documents.onDidClose((e) => {
 });
 
 connection.onHover((p) => {
+  const doc = documents.get(p.textDocument.uri);
+  if (doc && isRoutingDoc(doc)) {
+    const { ctx } = routingContextOf(doc);
+    const h = ctx && routingHover(ctx, { uri: doc.uri, text: doc.getText() }, p.position.line, p.position.character);
+    return h ? { contents: { kind: 'markdown', value: h.markdown }, range: h.range } : null;
+  }
   const a = host.get(p.textDocument.uri);
   if (!a) return null;
   const h = hover(a, p.position.line, p.position.character);
@@ -164,6 +220,11 @@ connection.onHover((p) => {
 });
 
 connection.onDefinition((p) => {
+  const doc = documents.get(p.textDocument.uri);
+  if (doc && isRoutingDoc(doc)) {
+    const { ctx } = routingContextOf(doc);
+    return ctx ? routingDefinition(ctx, { uri: doc.uri, text: doc.getText() }, p.position.line, p.position.character) : [];
+  }
   const a = host.get(p.textDocument.uri);
   return a ? [...definition(a, p.position.line, p.position.character), ...routingDefinitionFor(a, p.position.line, p.position.character)] : [];
 });
@@ -218,6 +279,8 @@ function toDocumentSymbol(s: SymbolItem): DocumentSymbol {
 }
 
 connection.onDocumentSymbol((p) => {
+  const doc = documents.get(p.textDocument.uri);
+  if (doc && isRoutingDoc(doc)) return routingDocumentSymbols(routingKind(doc), doc.getText(), { path: uriToPath(doc.uri) }).map(toDocumentSymbol);
   const a = host.get(p.textDocument.uri);
   return a ? documentSymbols(a).map(toDocumentSymbol) : [];
 });
