@@ -489,8 +489,11 @@ class RuleBuilder {
     const ctx = this.ctx;
     if (structured && REDACTED.test(value)) {
       diag(this.diagnostics, range, 'warning', 'redacted-value', `${flag}: "${value}" looks redacted (placeholder letters): not checked`);
-    } else if (ctx.saverVersion !== undefined && ctx.saverVersion < 10800 && why.indexOf(' is reversed') >= 0) {
-      diag(this.diagnostics, range, 'warning', 'never-matches', `${flag}: ${why}: it never matches; iptables ${versionText(ctx.saverVersion)}, which wrote this file, accepted it, current versions refuse it`);
+    } else if (why.indexOf(' is reversed') >= 0) {
+      // iptables 1.8.9 (this machine's) still loads a reversed range, which never matches; 1.8.11 refuses it.
+      if (ctx.saverVersion !== undefined && ctx.saverVersion < 10810) {
+        diag(this.diagnostics, range, 'warning', 'never-matches', `${flag}: ${why}: it never matches; iptables ${versionText(ctx.saverVersion)}, which wrote this file, accepted it, 1.8.11 refuses it`);
+      } else diag(this.diagnostics, range, 'error', 'bad-value', `${flag}: ${why}: it can never match, and iptables 1.8.11 refuses it (older versions load it)`);
     } else diag(this.diagnostics, range, 'error', 'bad-value', `${flag}: ${why}`);
   }
 
