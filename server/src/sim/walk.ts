@@ -5,6 +5,11 @@
 // Unknown steps: a rule whose matches cannot be decided is an "unknown" step. The walk follows the
 // branch `decide(key)` picks (default: `assume`, itself "nomatch" by default) and records which one it
 // assumed; `walkBranches` explores both branches of every unknown step (bounded).
+//
+// API for the CLI and the editor: parsePacket (packet.ts) -> walk(rs, packet, { from, routing, ipsets,
+// assume | decide }) -> WalkResult (steps with 1-based lines and source ranges, verdict, decidedAt,
+// the packet as it leaves); startPointAt(rs, line) for "simulate from here"; witnessFor (witness.ts)
+// for a packet the rule matches; traceJson / traceText (trace-format.ts) for output.
 import type { Action, Chain, Hook, Range, Rule, Ruleset, Table } from '../model/ruleset';
 import { hex } from '../knowledge/marks';
 import { formatAddr, inCidr, parseAddr, parseCidr } from './addr';
@@ -119,7 +124,19 @@ function tableApplies(t: Table, rs: Ruleset, family: 'ip' | 'ip6'): boolean {
   return f === family || f === 'inet';
 }
 
+const baseCache = new WeakMap<Ruleset, Map<string, BaseChain[]>>();
+
+/** The base chains of `hook` by priority; cached per ruleset model (a kube dump has ~40 000 chains). */
 export function baseChains(rs: Ruleset, hook: Hook, family: 'ip' | 'ip6'): BaseChain[] {
+  let m = baseCache.get(rs);
+  if (!m) baseCache.set(rs, (m = new Map()));
+  const key = `${hook} ${family}`;
+  let v = m.get(key);
+  if (!v) m.set(key, (v = computeBaseChains(rs, hook, family)));
+  return v;
+}
+
+function computeBaseChains(rs: Ruleset, hook: Hook, family: 'ip' | 'ip6'): BaseChain[] {
   const out: BaseChain[] = [];
   let order = 0;
   for (const t of rs.tables) {
