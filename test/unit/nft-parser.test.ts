@@ -291,3 +291,23 @@ test('nft: large documents (lexed in chunks) keep statements that cross chunk bo
   const last = rules[2999];
   assert.equal(at(text, last.matches[1].range), 'tcp dport 3999');
 });
+
+test('nft: insert/add with position, handle and index place rules; replace and delete find them by handle', () => {
+  const text = `table ip t {
+\tchain c {
+\t\tudp dport 1 accept # handle 4
+\t\tudp dport 2 accept # handle 5
+\t}
+}
+insert rule ip t c position 5 udp dport 3 accept
+add rule ip t c handle 4 udp dport 4 accept
+insert rule ip t c index 0 udp dport 5 accept
+replace rule ip t c handle 5 udp dport 6 drop
+delete rule ip t c handle 4
+delete rule ip t c handle 99
+`;
+  const rs = nft(text);
+  const c = rs.tables[0].chains[0];
+  assert.deepEqual(c.rules.map((x) => [x.index, x.matches[0].nft!.right]), [[0, '5'], [1, '4'], [2, '3'], [3, '6']]);
+  assert.deepEqual(errors(rs).map((d) => [d.code, d.range.start.line]), [['undefined-rule', 11]]);
+});

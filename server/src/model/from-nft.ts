@@ -234,7 +234,7 @@ class Builder {
       if (verb === 'delete' || verb === 'destroy') {
         if (!s.handle) return this.err(s.range, 'syntax', 'delete rule needs "handle N"');
         const i = c.rules.findIndex((r) => r.handle === Number(s.handle!.value));
-        if (i >= 0) c.rules.splice(i, 1);
+        if (i >= 0) { c.rules.splice(i, 1); c.rules.forEach((x, k) => { x.index = k; }); }
         else this.err(s.handle.range, 'undefined-rule', `no rule with handle ${s.handle.value} in chain "${c.name}" in this file`, this.hasIncludes ? 'warning' : 'error');
         return;
       }
@@ -244,11 +244,23 @@ class Builder {
       const r = this.rule(t, c, stmts, ruleRange, n.handle);
       if (!stmts.length) this.err(s.range, 'syntax', 'a rule needs at least one statement');
       r.op = verb === 'insert' ? 'insert' : verb === 'replace' ? 'replace' : 'append';
-      if (verb === 'insert' && !s.handle) { c.rules.unshift(r); c.rules.forEach((x, i) => { x.index = i; }); }
-      else if (verb === 'replace') {
+      if (verb === 'replace') {
         const i = c.rules.findIndex((x) => x.handle === Number(s.handle!.value));
-        if (i >= 0) { r.index = i; c.rules[i] = r; } else { r.index = c.rules.length; c.rules.push(r); }
-      } else { r.index = c.rules.length; c.rules.push(r); }
+        if (i >= 0) { r.index = i; c.rules[i] = r; }
+        else this.err(s.handle!.range, 'undefined-rule', `no rule with handle ${s.handle!.value} in chain "${c.name}" in this file`, this.hasIncludes ? 'warning' : 'error');
+      } else if (s.handle) {
+        // insert: before the rule (handle/position) or at the index; add: after it
+        const n = Number(s.handle.value);
+        let i = s.handle.kw === 'index' ? n : c.rules.findIndex((x) => x.handle === n);
+        if (s.handle.kw !== 'index' && i < 0) {
+          this.err(s.handle.range, 'undefined-rule', `no rule with handle ${n} in chain "${c.name}" in this file`, this.hasIncludes ? 'warning' : 'error');
+          i = verb === 'insert' ? 0 : c.rules.length - 1;
+        }
+        const at = Math.max(0, Math.min(c.rules.length, verb === 'insert' ? i : i + 1));
+        c.rules.splice(at, 0, r);
+        c.rules.forEach((x, k) => { x.index = k; });
+      } else if (verb === 'insert') { c.rules.unshift(r); c.rules.forEach((x, i) => { x.index = i; }); }
+      else { r.index = c.rules.length; c.rules.push(r); }
       return;
     }
     if (obj === 'set' || obj === 'map' || obj === 'meter') {
