@@ -52,6 +52,18 @@ describe('Netfilter Lens in the editor', () => {
     assert.equal(n.languageId, 'nftables');
   });
 
+  it('associates the routing files of a node profile and outlines them', async () => {
+    const rule = await vscode.workspace.openTextDocument(examplesUri('seed000-node/ip-rule.txt'));
+    assert.equal(rule.languageId, 'iproute');
+    assert.equal((await vscode.workspace.openTextDocument(examplesUri('seed000-node/node.nflens-node'))).languageId, 'nflens-node');
+    assert.equal((await vscode.workspace.openTextDocument(examplesUri('seed000-node/ipset.save'))).languageId, 'ipset');
+    const syms = await until('routing symbols', async () => {
+      const r = await vscode.commands.executeCommand<vscode.DocumentSymbol[]>('vscode.executeDocumentSymbolProvider', rule.uri);
+      return r?.length ? r : undefined;
+    });
+    assert.ok(syms.length > 0);
+  });
+
   it('publishes diagnostics with codes as the user types', async () => {
     const u = await vscode.workspace.openTextDocument({ language: 'iptables', content: '*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n' });
     const ed = await vscode.window.showTextDocument(u);
