@@ -95,16 +95,28 @@ interface BaseChain {
   order: number;
 }
 
+/** The packet fields a step shows; shared by consecutive steps while the packet does not change. */
+interface Snap { mark: string; ctmark: string; src: string; dst: string; sport?: number; dport?: number }
+
 class RuleStep implements Step {
   readonly kind = 'rule' as const;
   action = '';
   note?: string;
   constructor(
     public hook: Hook, public table: string, public family: string, public chain: string, public line: number,
-    public ruleIndex: number, public range: Range, public result: Step['result'], public mark: string, public ctmark: string,
-    public src: string, public dst: string, public sport: number | undefined, public dport: number | undefined,
+    public ruleIndex: number, public range: Range, public result: Step['result'], public at: Snap,
     public assumed: 'match' | 'nomatch' | undefined, public reason: string | undefined, public failed: string | undefined,
   ) {}
+  get mark(): string { return this.at.mark; }
+  get ctmark(): string { return this.at.ctmark; }
+  get src(): string { return this.at.src; }
+  get dst(): string { return this.at.dst; }
+  get sport(): number | undefined { return this.at.sport; }
+  get dport(): number | undefined { return this.at.dport; }
+  toJSON(): Record<string, unknown> {
+    const { at: _a, ...own } = this;
+    return { ...own, mark: this.mark, ctmark: this.ctmark, src: this.src, dst: this.dst, sport: this.sport, dport: this.dport };
+  }
 }
 
 const MAX_STACK = 64;
@@ -191,6 +203,14 @@ class Walker {
   ctHex(): string {
     if (this.hexCt.n !== this.s.ctmark) this.hexCt = { n: this.s.ctmark, t: hex(this.s.ctmark) };
     return this.hexCt.t;
+  }
+
+  private last?: Snap;
+  /** The packet fields now, reusing the previous snapshot when nothing changed. */
+  current(): Snap {
+    const s = this.s, l = this.last;
+    if (l && l.src === s.src && l.dst === s.dst && l.sport === s.sport && l.dport === s.dport && l.mark === this.markHex() && l.ctmark === this.ctHex()) return l;
+    return (this.last = { mark: this.markHex(), ctmark: this.ctHex(), src: s.src, dst: s.dst, sport: s.sport, dport: s.dport });
   }
 
   snap(): Pick<Step, 'mark' | 'ctmark' | 'src' | 'dst' | 'sport' | 'dport'> {
@@ -372,7 +392,7 @@ class Walker {
       }
       // One class, one shape: a walk over a big dump makes tens of thousands of steps.
       const step: Step = new RuleStep(s.hook, t.name, t.family, cur.name, rule.range.start.line + 1, idx, rule.range, ev.result,
-        this.markHex(), this.ctHex(), s.src, s.dst, s.sport, s.dport, assumed, ev.reason, ev.failed);
+        this.current(), assumed, ev.reason, ev.failed);
       this.steps.push(step);
       if (!matched) { idx++; continue; }
       const out = this.actions(t, rule, step, byName, stack, () => ({ cur, idx }), enter, ret, policy);
@@ -396,7 +416,8 @@ class Walker {
     const finish = () => {
       step.action = texts.join('; ');
       if (notes.length) step.note = notes.join('; ');
-      Object.assign(step, this.snap());
+      if (step instanceof RuleStep) step.at = this.current();
+      else Object.assign(step, this.snap());
     };
     for (const a of rule.actions) {
       texts.push(actionText(a));
