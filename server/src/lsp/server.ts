@@ -73,13 +73,25 @@ const profileFs = overlayFs((path) => {
   return undefined;
 });
 
+// The lookup reads the whole text (for a `# nflens-node:` comment) and stats the profile's files: on a
+// 150 000-line dump that costs more than the hover itself, so it is kept per document version for a
+// short while (files on disk may change under us) and dropped whenever any open document changes.
+const PROFILE_TTL_MS = 2000;
+const profileLookups = new Map<string, { version: number; at: number; lookup: ProfileLookup }>();
+
 function profileOf(a: DocumentAnalysis): ProfileLookup {
+  const hit = profileLookups.get(a.uri);
+  const now = Date.now();
+  if (hit && hit.version === a.version && now - hit.at < PROFILE_TTL_MS) return hit.lookup;
+  let lookup: ProfileLookup;
   try {
-    return findProfileForDocument(a.uri, a.text, profileFs, profiles);
+    lookup = findProfileForDocument(a.uri, a.text, profileFs, profiles);
   } catch (e) {
     connection.console.error(`node profile lookup failed for ${a.uri}: ${(e as Error)?.stack ?? e}`);
-    return { diagnostics: [] };
+    lookup = { diagnostics: [] };
   }
+  profileLookups.set(a.uri, { version: a.version, at: now, lookup });
+  return lookup;
 }
 
 function routingHoverFor(a: DocumentAnalysis, line: number, character: number): HoverResult | undefined {
@@ -188,6 +200,9 @@ function publishDiagnostics(uri: string) {
   void connection.sendDiagnostics({ uri, version: a.version, diagnostics });
 }
 
+documents.onDidOpen(() => profileLookups.clear());
+documents.onDidChangeContent(() => profileLookups.clear());
+documents.onDidClose(() => profileLookups.clear());
 documents.onDidOpen((e) => {
   sync(e.document);
   scheduleDiagnostics(e.document.uri);
