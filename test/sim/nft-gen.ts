@@ -66,7 +66,8 @@ export function generateNft(seed: number, nextIpId: () => number, nextPort: () =
         out.push(`    ${[/sport|dport|l4proto/.test(m) ? '' : m, verdict].filter(Boolean).join(' ')}`);
         continue;
       }
-      const line = [m, ...stmts, verdict].filter(Boolean).join(' ');
+      // Sometimes the statement comes first: it then runs even when the match after it fails.
+      const line = (m && stmts.length && chance(0.3) ? [...stmts, m, verdict] : [m, ...stmts, verdict]).filter(Boolean).join(' ');
       out.push(`    ${line || 'counter'}`);
     }
   }

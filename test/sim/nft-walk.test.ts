@@ -149,3 +149,19 @@ test('nft: before conntrack (priority raw) ct expressions stop the rule; ct mark
   assert.equal(r.packet.mark, 0x112);
   assert.equal(r.packet.ctmark, 0x100);
 });
+
+test('nft: a statement written before a match runs even when the match then fails', () => {
+  const text = `table ip o {
+  chain c {
+    type filter hook prerouting priority 0; policy accept;
+    meta mark set mark or 0x1 ip saddr 10.9.9.9 meta mark set mark or 0x2 accept
+    meta mark set mark or 0x4 ip saddr 10.0.0.1 meta mark set mark or 0x8
+  }
+}
+`;
+  const r = walk(parseRuleset(text), pkt('tcp 10.0.0.1:4000 -> 10.0.0.2:80'));
+  const rules = r.steps.filter((s) => s.kind === 'rule');
+  assert.deepEqual(rules.map((s) => s.result), ['nomatch', 'match']);
+  assert.equal(rules[0].failed, 'ip saddr 10.9.9.9');
+  assert.equal(r.packet.mark, 0x1 | 0x4 | 0x8, '0x1 ran before the failing match; 0x2 did not');
+});

@@ -10,10 +10,10 @@
 // assume | decide }) -> WalkResult (steps with 1-based lines and source ranges, verdict, decidedAt,
 // the packet as it leaves); startPointAt(rs, line) for "simulate from here"; witnessFor (witness.ts)
 // for a packet the rule matches; traceJson / traceText (trace-format.ts) for output.
-import type { Action, Chain, Hook, Range, Rule, Ruleset, Table } from '../model/ruleset';
+import type { Action, Chain, Hook, Match, Range, Rule, Ruleset, Table } from '../model/ruleset';
 import { hex } from '../knowledge/marks';
 import { formatAddr, inCidr, parseAddr, parseCidr } from './addr';
-import { evalRule, isLocalAddr } from './match';
+import { evalRule, isLocalAddr, type RuleEval } from './match';
 import type { Packet } from './packet';
 import type { RoutingConfig } from '../model/routing';
 import type { Ipset } from '../model/ipset';
@@ -120,6 +120,15 @@ class RuleStep implements Step {
 }
 
 const MAX_STACK = 64;
+
+/** nft statements (not verdicts) written before the rule's last match; undefined when there are none. */
+function leadingStatements(rule: Rule): Action[] | undefined {
+  if (!rule.matches.length) return undefined;
+  const last = rule.matches[rule.matches.length - 1].range.start;
+  const before = (a: Action) => a.range.start.line < last.line || (a.range.start.line === last.line && a.range.start.character < last.character);
+  const out = rule.actions.filter((a) => a.kind === 'extension' && a.name !== 'vmap' && before(a));
+  return out.length ? out : undefined;
+}
 
 const byNameCache = new WeakMap<Table, { n: number; map: Map<string, Chain> }>();
 
@@ -380,7 +389,11 @@ class Walker {
         return policy();
       }
       const rule = cur.rules[idx];
-      const ev = evalRule(rule, s, t);
+      // nft rules can put statements before matches (`meta mark set 1 ip saddr x accept`): those run
+      // even when a later match fails. They are applied here, in source order, before the remaining matches.
+      const early = this.rs.kind === 'nft' ? leadingStatements(rule) : undefined;
+      const earlyNotes: string[] = [];
+      const ev = early ? this.evalInterleaved(rule, t, early, earlyNotes) : evalRule(rule, s, t);
       let matched = ev.result === 'match';
       let assumed: 'match' | 'nomatch' | undefined;
       if (ev.result === 'unknown') {
@@ -394,12 +407,37 @@ class Walker {
       const step: Step = new RuleStep(s.hook, t.name, t.family, cur.name, rule.range.start.line + 1, idx, rule.range, ev.result,
         this.current(), assumed, ev.reason, ev.failed);
       this.steps.push(step);
+      if (earlyNotes.length) { step.note = earlyNotes.join('; '); step.action = early!.map((a) => a.text ?? a.name).join('; '); }
       if (!matched) { idx++; continue; }
-      const out = this.actions(t, rule, step, byName, stack, () => ({ cur, idx }), enter, ret, policy);
+      const out = this.actions(t, rule, step, byName, stack, () => ({ cur, idx }), enter, ret, policy, early);
       if (out === 'next') { idx++; continue; }
       if (out === 'moved') continue;
       return out;
     }
+  }
+
+  /** An nft rule with statements before matches: matches and those statements in source order. */
+  evalInterleaved(rule: Rule, table: Table, early: Action[], notes: string[]): RuleEval {
+    const items: ({ m: Match } | { a: Action })[] = [...rule.matches.map((m) => ({ m })), ...early.map((a) => ({ a }))];
+    const start = (x: { m: Match } | { a: Action }) => ('m' in x ? x.m.range.start : x.a.range.start);
+    items.sort((x, y) => start(x).line - start(y).line || start(x).character - start(y).character);
+    let unknown: string | undefined;
+    for (const it of items) {
+      if ('m' in it) {
+        const one = evalRule({ ...rule, matches: [it.m], actions: [] }, this.s, table);
+        if (one.result === 'nomatch') return one;
+        if (one.result === 'unknown') unknown ??= one.reason;
+        continue;
+      }
+      // A statement reading ct without an entry stops the rule here (as evalRule says for any rule).
+      const pre = evalRule({ ...rule, matches: [], actions: [it.a] }, this.s, table);
+      if (pre.result === 'nomatch') return pre;
+      if (unknown) continue; // the walk decides the unknown branch before applying more
+      const r = applyNftStatement(it.a, this.s, table);
+      if (r.note) notes.push(r.note);
+      if (r.effect === 'unknown') unknown ??= r.reason;
+    }
+    return unknown ? { result: 'unknown', reason: unknown } : { result: 'match' };
   }
 
   /** Applies a matched rule's actions in order. */
@@ -408,11 +446,12 @@ class Walker {
     here: () => { cur: Chain; idx: number },
     enter: (c: Chain) => { verdict: Verdict; at?: number } | undefined, ret: () => boolean,
     policy: () => { verdict: Verdict; at?: number } | undefined,
+    done?: Action[],
   ): 'next' | 'moved' | { verdict: Verdict; at?: number } | undefined {
     const s = this.s;
     const at = this.steps.length - 1;
-    const texts: string[] = [];
-    const notes: string[] = [];
+    const texts: string[] = done ? done.map((a) => actionText(a)) : [];
+    const notes: string[] = step.note ? [step.note] : [];
     const finish = () => {
       step.action = texts.join('; ');
       if (notes.length) step.note = notes.join('; ');
@@ -420,6 +459,7 @@ class Walker {
       else Object.assign(step, this.snap());
     };
     for (const a of rule.actions) {
+      if (done?.includes(a)) continue;
       texts.push(actionText(a));
       const target = a.kind === 'jump' || a.kind === 'goto' || a.kind === 'extension' ? byName.get(a.chain ?? a.name) : undefined;
       if (target || ((a.kind === 'jump' || a.kind === 'goto') && !knownTarget(a.name))) {
