@@ -50,7 +50,7 @@ describe('language server over stdio', () => {
       await c.open(uri, '*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n', 'iptables', 1);
       await c.waitDiagnostics(uri);
       const typed = '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j NOWHERE\nCOMMIT\n';
-      // Three quick edits: the debounce publishes for the last one only.
+      // Three edits; the diagnostics of the last one name the undefined chain.
       await c.change(uri, 2, typed.slice(0, 30));
       await c.change(uri, 3, typed.slice(0, 40));
       const got = c.waitDiagnostics(uri, (p) => p.version === 4);
@@ -61,7 +61,28 @@ describe('language server over stdio', () => {
       assert.equal(at(d.range), '2:12-2:19');
       assert.equal(d.source, 'nflens');
       assert.equal(d.severity, 1);
-      assert.ok(!c.published.some((x) => x.uri === uri && (x.version === 2 || x.version === 3)), 'intermediate versions were debounced');
+    });
+
+    it('debounces: quick edits within the delay publish once, for the last version', async () => {
+      // Its own server with a 1 s delay, so a loaded CI machine cannot stretch the gaps between edits past it.
+      const slow = new LspClient();
+      try {
+        await slow.initialize({ diagnosticsDelay: 1000 });
+        const uri = 'untitled:debounce.rules';
+        const t0 = Date.now();
+        await slow.open(uri, '*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n', 'iptables', 1);
+        await slow.change(uri, 2, '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT\nCOMMIT\n');
+        const last = slow.waitDiagnostics(uri);
+        await slow.change(uri, 3, '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j NOWHERE\nCOMMIT\n');
+        const sent = Date.now() - t0;
+        const p = await last;
+        assert.ok(sent < 900, `edits took ${sent} ms to send; the test needs them within the delay`);
+        assert.equal(p.version, 3);
+        assert.deepEqual(slow.published.filter((x) => x.uri === uri).map((x) => x.version), [3]);
+        assert.ok(Date.now() - t0 >= 1000, 'published only after the delay');
+      } finally {
+        await slow.shutdown();
+      }
     });
   });
 
