@@ -1313,6 +1313,9 @@ export function parseNftDocument(text: string, onTop?: (n: StmtNode) => void): N
   const stack: Block[] = [root];
   let cur: IToken[] = [];
   let depth = 0;
+  // Real rulesets nest a few levels; past MAX_NESTING the statement is reported, not parsed, so a
+  // hostile file cannot exhaust the stack of the recursive-descent parser.
+  let tooDeep: IToken | undefined;
 
   const flush = (opener?: BlockKind, openTok?: IToken) => {
     if (!cur.length) {
@@ -1322,7 +1325,12 @@ export function parseNftDocument(text: string, onTop?: (n: StmtNode) => void): N
       return;
     }
     const blk = stack[stack.length - 1];
-    const node = parseStatement(p, cur, blk.kind, !!opener, diagnostics, text);
+    let node: StmtNode;
+    if (tooDeep) {
+      diagnostics.push({ range: tokRange(tooDeep), severity: 'error', code: 'too-deep', message: `nesting deeper than ${MAX_NESTING} levels: this statement is not parsed` });
+      node = { ctx: blk.kind, range: spanTok(cur[0], cur[cur.length - 1]), vars: NO_TOKENS, broken: true };
+      tooDeep = undefined;
+    } else node = parseStatement(p, cur, blk.kind, !!opener, diagnostics, text);
     if (handles.size) {
       const h = handles.get(tokRange(cur[cur.length - 1]).end.line);
       if (h !== undefined) node.handle = h;
@@ -1356,16 +1364,16 @@ export function parseNftDocument(text: string, onTop?: (n: StmtNode) => void): N
     if (tt === LCurly) {
       if (depth === 0) {
         const kind = opensBlock(stack[stack.length - 1].kind, cur);
-        if (kind) { flush(kind, t); continue; }
+        if (kind && stack.length <= MAX_NESTING) { flush(kind, t); continue; }
         if (!cur.length) {
           diagnostics.push({ range: tokRange(t), severity: 'error', code: 'syntax', message: 'unexpected "{": a block needs a header such as "chain NAME {"' });
         }
       }
-      depth++;
+      if (++depth > MAX_NESTING || stack.length > MAX_NESTING) tooDeep ??= t;
       cur.push(t);
       continue;
     }
-    if (tt === LParen || tt === LBracket) { depth++; cur.push(t); continue; }
+    if (tt === LParen || tt === LBracket) { if (++depth > MAX_NESTING) tooDeep ??= t; cur.push(t); continue; }
     if (tt === RParen || tt === RBracket) { if (depth > 0) depth--; cur.push(t); continue; }
     if (tt === RCurly) {
       if (depth > 0) { depth--; cur.push(t); continue; }
@@ -1391,6 +1399,7 @@ export function parseNftDocument(text: string, onTop?: (n: StmtNode) => void): N
 }
 
 const CHUNK = 1 << 16;
+const MAX_NESTING = 64;
 
 /** Tokens of the document, lexed 64 KiB at a time (cut at line ends, never after a `\`
  *  continuation) so tokens die young instead of all living until the parse ends. */
