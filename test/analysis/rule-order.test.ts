@@ -133,3 +133,21 @@ test('generalization: a later, wider rule with another verdict names the excepti
   assert.deepEqual(g.map((d) => [d.range.start.line + 1, d.related![0].range.start.line + 1, d.severity]), [[6, 5, 'information']]);
   assert.deepEqual(linesOf(ds, 'shadowed-rule'), [7]);
 });
+
+test('covered by several earlier rules together: shadowed, naming all of them', () => {
+  const ds = diags(save('filter', [], [
+    '-A INPUT -s 10.0.0.0/9 -p tcp -j DROP',
+    '-A INPUT -s 10.128.0.0/9 -p tcp -j REJECT',
+    '-A INPUT -p udp -m udp --dport 1:1000 -j DROP',
+    '-A INPUT -p udp -m udp --dport 1001:65535 -j DROP',
+    '-A INPUT -s 10.0.0.0/8 -p tcp -m tcp --dport 22 -j ACCEPT', // rules 1 and 2 together
+    '-A INPUT -p udp -m udp --dport 53:2000 -j ACCEPT', // rules 3 and 4 together
+    '-A INPUT -p udp -j ACCEPT', // udp port 0 is left
+    '-A INPUT -s 10.0.0.0/8 -j ACCEPT', // icmp is left
+  ]));
+  assert.deepEqual(linesOf(ds, 'shadowed-rule'), [9, 10]);
+  const a = codes(ds, 'shadowed-rule');
+  assert.deepEqual(a[0].related!.map((r) => r.range.start.line + 1), [5, 6]);
+  assert.deepEqual(a[1].related!.map((r) => r.range.start.line + 1), [7, 8]);
+  assert.match(a[0].message, /together/);
+});

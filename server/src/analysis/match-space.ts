@@ -553,3 +553,41 @@ export function nftRuleSpace(rule: Rule): Space {
   if (markFixed(s.mark) === undefined || markFixed(s.ctmark) === undefined) s.empty = true;
   return s;
 }
+
+// ------------------------------------------------------------------ covered by several rules
+
+type Dim = 'src' | 'dst' | 'proto' | 'sport' | 'dport';
+const DIMS: Dim[] = ['proto', 'dport', 'sport', 'src', 'dst'];
+export type Box = Record<Dim, IntervalSet>;
+
+function dimMax(d: Dim, family: 'ip' | 'ip6'): bigint {
+  if (d === 'proto') return 255n;
+  if (d === 'sport' || d === 'dport') return 65535n;
+  return family === 'ip' ? 0xffffffffn : (1n << 128n) - 1n;
+}
+
+export function boxOf(s: Space, family: 'ip' | 'ip6'): Box {
+  const b = {} as Box;
+  for (const d of DIMS) b[d] = s[d] ?? [[0n, dimMax(d, family)]];
+  return b;
+}
+
+/** a \ b as disjoint boxes (at most one per dimension). */
+export function boxMinus(a: Box, b: Box, family: 'ip' | 'ip6'): Box[] {
+  const out: Box[] = [];
+  const prefix = { ...a };
+  for (const d of DIMS) {
+    const outside = intersect(a[d], complement(b[d], dimMax(d, family)));
+    if (outside.length) out.push({ ...prefix, [d]: outside });
+    const inside = intersect(a[d], b[d]);
+    if (!inside.length) return [a]; // disjoint: nothing of a is removed
+    prefix[d] = inside;
+  }
+  return out;
+}
+
+/** Does `b` hold for every packet of `a` in all but the interval dimensions (interfaces, marks, ct state, family)? */
+export function withinExceptBox(a: Space, b: Space, family: 'ip' | 'ip6'): boolean {
+  const strip = (s: Space): Space => ({ ...s, src: undefined, dst: undefined, proto: undefined, sport: undefined, dport: undefined });
+  return spaceWithin(strip(a), strip(b), family) && (!b.nfproto || a.nfproto === b.nfproto);
+}

@@ -4,7 +4,7 @@
 // the chains they jump to) are followed: the earlier rule then no longer counts.
 import type { Chain, Diagnostic, Rule, Ruleset, Table } from '../model/ruleset';
 import { chainGraph, type ChainGraph } from './chain-graph';
-import { isUnconditional, nftRuleSpace, ruleSpace, spaceWithin, testedBits, type Space } from './match-space';
+import { boxMinus, boxOf, isUnconditional, nftRuleSpace, ruleSpace, spaceWithin, testedBits, withinExceptBox, type Box, type Space } from './match-space';
 import { removeRuleFix, withFixes } from './quick-fixes';
 import { isEndingTarget, markOf, optText, ruleTarget, type RuleTarget } from './rule-facts';
 
@@ -183,6 +183,8 @@ export interface OrderFinding {
   rule: Rule;
   /** The earlier rule responsible. */
   by: Rule;
+  /** When several earlier rules together cover this one: all of them (`by` is the last). */
+  byAll?: Rule[];
 }
 
 export function ruleOrderFindings(table: Table, family: 'ip' | 'ip6', facts = chainFacts(table, family), nftCommands = false): OrderFinding[] {
@@ -190,6 +192,7 @@ export function ruleOrderFindings(table: Table, family: 'ip' | 'ip6', facts = ch
   // Pairs compared per table: bounds the time on 6000-rule chains. Beyond it rules are left unjudged
   // (never claimed hidden).
   const MAX_PAIRS = 2_000_000;
+  const UNION_MAX_RULES = 300;
   let pairs = 0;
   for (const chain of table.chains) {
     // nft `add/insert rule ... index|position|handle N` commands: the model cannot be sure of the order.
@@ -201,6 +204,18 @@ export function ruleOrderFindings(table: Table, family: 'ip' | 'ip6', facts = ch
     let lastAny = -1;
     const enders: Rule[] = [];
     let cut: Rule | undefined;
+    const fam = (x: Space): 'ip' | 'ip6' => x.nfproto ?? family;
+    /** A rule between `b` and here may have changed what `b` tests. */
+    const movedSince = (b: Rule, sb: Space): boolean => {
+      const tb = testedBits(sb);
+      const hasTests = tb.mark || tb.ctmark || sb.src || sb.dst || sb.proto || sb.dport || sb.sport || sb.iif.length || sb.oif.length || sb.ctstate !== undefined;
+      if (lastAny > b.index && hasTests) return true;
+      for (let bit = 0; bit < 32; bit++) {
+        if ((tb.mark >>> bit) & 1 && lastMark[bit] > b.index) return true;
+        if ((tb.ctmark >>> bit) & 1 && lastCt[bit] > b.index) return true;
+      }
+      return false;
+    };
     for (let i = 0; i < rules.length; i++) {
       const a = rules[i];
       const sa = facts.spaces.get(a)!;
@@ -226,6 +241,30 @@ export function ruleOrderFindings(table: Table, family: 'ip' | 'ip6', facts = ch
           out.push({ code: same ? 'redundant-rule' : 'shadowed-rule', chain, rule: a, by: b });
           hidden = true;
           break;
+        }
+        // Covered by several earlier rules together (10.0.0.0/9 and 10.128.0.0/9 before 10.1.1.1):
+        // subtract each earlier box from this rule's box; nothing left means no packet gets here.
+        // Box arithmetic is dearer than one containment test: chains up to UNION_MAX_RULES only.
+        if (!hidden && enders.length > 1 && rules.length <= UNION_MAX_RULES) {
+          let rest: Box[] = [boxOf(sa, fam(sa))];
+          const used: Rule[] = [];
+          for (const b of enders) {
+            if (++pairs > MAX_PAIRS || rest.length > 64) break;
+            const sb = facts.spaces.get(b)!;
+            if (!withinExceptBox(sa, sb, family)) continue;
+            if (movedSince(b, sb)) continue;
+            const bb = boxOf(sb, fam(sa));
+            const next = rest.flatMap((r) => boxMinus(r, bb, fam(sa)));
+            if (next.length === rest.length && next.every((x, k) => x === rest[k])) continue;
+            used.push(b);
+            rest = next;
+            if (!rest.length) break;
+          }
+          if (!rest.length && used.length > 1) {
+            const same = used.every((b) => verdictKey(facts.targets.get(b)!) === verdictKey(ta));
+            out.push({ code: same ? 'redundant-rule' : 'shadowed-rule', chain, rule: a, by: used[used.length - 1], byAll: used });
+            hidden = true;
+          }
         }
         // Generalization: an earlier rule with another verdict is a special case of this one (an
         // exception carved out of it). Catch-all rules are left out: every policy-like last rule is one.
@@ -274,6 +313,15 @@ export function ruleOrderDiagnostics(table: Table, family: 'ip' | 'ip6', facts: 
         range: f.rule.range, severity: 'warning', code: 'unreachable-rule',
         message: `unreachable: ${byText} matches every packet and ends the chain, so no packet gets here`,
         related: [{ range: f.by.range, message: 'this rule matches every packet and ends the chain' }],
+      };
+    } else if (f.byAll) {
+      const list = f.byAll.map((r) => ref(r, f.chain)).join(', ');
+      d = {
+        range: f.rule.range, severity: f.code === 'shadowed-rule' ? 'warning' : 'information', code: f.code,
+        message: f.code === 'shadowed-rule'
+          ? `shadowed: the earlier rules ${list} together take every packet this rule matches, so it never matches`
+          : `redundant: the earlier rules ${list} together already do the same to every packet this rule matches`,
+        related: f.byAll.map((r) => ({ range: r.range, message: 'covers part of the later rule\'s packets' })),
       };
     } else if (f.code === 'shadowed-rule') {
       d = {
