@@ -156,6 +156,9 @@ class RuleBuilder {
   matches: Match[] = [];
   actions: Action[] = [];
   loaded: Loaded[] = [];
+  /** The instances options can still go to (not completed), in load order: at most one per module name,
+   *  so lookups stay short even on a rule with thousands of `-m`. */
+  active: Loaded[] = [];
   /** Loaded records are internal: recycled between rules. */
   pool: Loaded[] = [];
   poolUsed = 0;
@@ -178,6 +181,8 @@ class RuleBuilder {
     const actions: Action[] = (this.actions = []);
     const loaded = this.loaded;
     loaded.length = 0;
+    const active = this.active;
+    active.length = 0;
     this.poolUsed = 0;
     this.base = undefined;
     this.target = undefined;
@@ -216,9 +221,9 @@ class RuleBuilder {
       let abbreviated = false;
       if (!baseOpt && longName !== undefined) {
         // Latest loaded module with this option wins (iptables merges new options first).
-        for (let k = loaded.length - 1; k >= 0; k--) {
-          const l = loaded[k];
-          if (l.completed || !l.spec) continue;
+        for (let k = active.length - 1; k >= 0; k--) {
+          const l = active[k];
+          if (!l.spec) continue;
           const s = l.spec.byName.get(longName);
           if (s) { spec = s; owner = l; break; }
         }
@@ -233,7 +238,7 @@ class RuleBuilder {
           }
         }
         if (!spec) {
-          const r = abbreviation(longName, loaded);
+          const r = abbreviation(longName, active);
           if (r) {
             abbreviated = true;
             if (r.base) baseOpt = r.base;
@@ -284,24 +289,32 @@ class RuleBuilder {
     this.items = NO_ITEMS;
     for (let k = 0; k < loaded.length; k++) { const l = loaded[k]; l.spec = l.match = l.action = undefined; l.options = NO_OPTIONS; }
     loaded.length = 0;
+    active.length = 0;
     return out;
   }
 
   isLoaded(spec: ExtensionSpec): boolean {
-    const l = this.loaded;
-    for (let k = 0; k < l.length; k++) if (l[k].spec === spec && !l[k].completed) return true;
+    const l = this.active;
+    for (let k = 0; k < l.length; k++) if (l[k].spec === spec) return true;
     return false;
   }
 
   /** Starts a match instance spanning `from`..`to` (extended to its last option at the end). */
   loadMatch(name: string, spec: ExtensionSpec | undefined, nameRange: Range | undefined, from: Range, to: Range): Loaded {
-    const loaded = this.loaded;
-    for (let k = 0; k < loaded.length; k++) if (loaded[k].name === name && loaded[k].match) loaded[k].completed = true;
+    const loaded = this.loaded, active = this.active;
+    for (let k = 0; k < active.length; k++) {
+      if (active[k].name === name && active[k].match) {
+        active[k].completed = true;
+        active.splice(k, 1);
+        break;
+      }
+    }
     const m: Match = { module: name, moduleRange: nameRange, known: !!spec, options: [], range: { start: from.start, end: to.end } };
     this.matches.push(m);
     const l = this.record(name, spec, m.options, nameRange ?? from);
     l.match = m;
     loaded.push(l);
+    active.push(l);
     return l;
   }
 
@@ -337,15 +350,15 @@ class RuleBuilder {
 
   handleUnknown(it: RuleItem, i: number, key: string, longName: string | undefined, inline: string | undefined, inlineAt: number, nameRange: Range, bang: RuleItem | undefined): number {
     // Kept, unvalidated, on an unknown module if one is loaded.
-    const loaded = this.loaded, items = this.items, diagnostics = this.diagnostics;
+    const active = this.active, items = this.items, diagnostics = this.diagnostics;
     let host: Loaded | undefined;
-    for (let k = loaded.length - 1; k >= 0; k--) if (loaded[k].match && !loaded[k].spec && !loaded[k].completed) { host = loaded[k]; break; }
+    for (let k = active.length - 1; k >= 0; k--) if (active[k].match && !active[k].spec) { host = active[k]; break; }
     const target = this.target;
     // `-j NAME --opt` with NAME no target we know: iptables takes NAME as a chain, and a jump takes no
     // options, so the option is refused. A target of the other family, already reported, keeps them.
     if (!host && target && !target.spec && target.action && target.action.kind === 'extension') host = target;
     if (!host) {
-      const where = loaded.filter((l) => !l.completed && l.spec).map((l) => l.name);
+      const where = active.filter((l) => l.spec).map((l) => l.name);
       let why = where.length ? ` (not an option of ${where.join(', ')} or the built-in options)` : '';
       const a = target?.action;
       if (a && (a.kind === 'jump' || a.kind === 'goto') && longName !== undefined && !where.includes(a.name)) {
@@ -432,6 +445,7 @@ class RuleBuilder {
         const t = (this.target = this.record(name, spec, action.options, argRange!));
         t.action = action;
         this.loaded.push(t);
+        this.active.push(t);
         return idx;
       }
       case 'set-counters': {
@@ -514,12 +528,7 @@ class RuleBuilder {
     let base = this.base;
     if (!base) base = this.base = { module: '', known: true, options: [], range: opt.range };
     const os = base.options;
-    for (let k = 0; k < os.length; k++) {
-      if (os[k].name === opt.name) {
-        diag(this.diagnostics, opt.nameRange, 'error', 'duplicate-option', `${opt.flag} is given twice; iptables allows it once per rule`);
-        break;
-      }
-    }
+    if (hasOptionNamed(os, opt.name)) diag(this.diagnostics, opt.nameRange, 'error', 'duplicate-option', `${opt.flag} is given twice; iptables allows it once per rule`);
     os.push(opt);
   }
 
@@ -530,14 +539,8 @@ class RuleBuilder {
     const flag = inline !== undefined ? it.text.slice(0, inlineAt - 1) : it.text;
     const opt: Option = { name: spec.name, flag, negated: !!bang, values: NO_VALUES, range: bang ? { start: bang.range.start, end: it.range.end } : it.range, nameRange };
     if (bang && !spec.neg) diag(diagnostics, bang.range, 'error', 'not-negatable', `${flag} cannot be negated`);
-    if (!spec.multi) {
-      const prev = owner.options;
-      for (let k = 0; k < prev.length; k++) {
-        if (prev[k].name === spec.name) {
-          diag(diagnostics, nameRange, 'error', 'duplicate-option', `${flag} is given twice for ${owner.name}; iptables allows it once`);
-          break;
-        }
-      }
+    if (!spec.multi && hasOptionNamed(owner.options, spec.name)) {
+      diag(diagnostics, nameRange, 'error', 'duplicate-option', `${flag} is given twice for ${owner.name}; iptables allows it once`);
     }
     if (spec.arity !== 0) {
       let values: Value[] | undefined;
@@ -645,6 +648,21 @@ class RuleBuilder {
   }
 }
 
+/** Whether an option of this name is already in `os`. A module has a handful of options; on a pathological
+ *  line with thousands, a set per array keeps the check linear overall. */
+const nameSets = new WeakMap<Option[], { n: number; names: Set<string> }>();
+
+function hasOptionNamed(os: Option[], name: string): boolean {
+  if (os.length < 16) {
+    for (let k = 0; k < os.length; k++) if (os[k].name === name) return true;
+    return false;
+  }
+  let e = nameSets.get(os);
+  if (!e) nameSets.set(os, (e = { n: 0, names: new Set() }));
+  for (; e.n < os.length; e.n++) e.names.add(os[e.n].name);
+  return e.names.has(name);
+}
+
 function describe(spec: ExtensionSpec): string {
   return spec.kind === 'match' ? `match "${spec.name}"` : `target ${spec.name}`;
 }
@@ -739,7 +757,7 @@ function hasPrefix(m: ExtensionSpec, prefix: string): boolean {
 }
 
 /** getopt's unique-prefix rule, over the base options and the loaded modules' options. */
-function abbreviation(prefix: string, loaded: Loaded[]): { base?: BaseOption; spec?: OptionSpec; owner?: Loaded } | undefined {
+function abbreviation(prefix: string, active: Loaded[]): { base?: BaseOption; spec?: OptionSpec; owner?: Loaded } | undefined {
   if (prefix.length < 2) return undefined;
   let found: { base?: BaseOption; spec?: OptionSpec; owner?: Loaded } | undefined;
   let count = 0;
@@ -749,9 +767,9 @@ function abbreviation(prefix: string, loaded: Loaded[]): { base?: BaseOption; sp
       if (found?.base !== b) { count++; found = { base: b }; }
     }
   }
-  for (let k = loaded.length - 1; k >= 0; k--) {
-    const l = loaded[k];
-    if (l.completed || !l.spec) continue;
+  for (let k = active.length - 1; k >= 0; k--) {
+    const l = active[k];
+    if (!l.spec) continue;
     for (const o of l.spec.options) {
       if (o.names.some((x) => x.startsWith(prefix))) {
         if (found?.spec !== o) { count++; found = { spec: o, owner: l }; }
