@@ -151,3 +151,17 @@ test('covered by several earlier rules together: shadowed, naming all of them', 
   assert.deepEqual(a[1].related!.map((r) => r.range.start.line + 1), [7, 8]);
   assert.match(a[0].message, /together/);
 });
+
+test('owner: a packet without a socket passes a negated test; uid ranges; names are not resolved', () => {
+  const ds = diags(save('nat', [], [
+    '-A OUTPUT -p tcp -m owner ! --uid-owner 1337 -j RETURN',
+    '-A OUTPUT -p tcp -m owner --uid-owner 1000-2000 -j RETURN', // uid 1337 gets here
+    '-A OUTPUT -p tcp -j RETURN', // no socket and uid != 1337 returned at line 6, uid 1337 at line 7
+    '-A OUTPUT -p udp -m owner --uid-owner 1337 -j RETURN',
+    '-A OUTPUT -p udp -m owner ! --uid-owner 0-1336 -j ACCEPT', // uid >1336 and no socket: not inside line 7 alone
+    '-A OUTPUT -p udp -m owner --uid-owner root -j RETURN', // names: unknown, never claimed covering
+  ]));
+  assert.deepEqual(linesOf(ds, 'redundant-rule'), [8]);
+  assert.deepEqual(codes(ds, 'redundant-rule')[0].related!.map((r) => r.range.start.line + 1), [6, 7]);
+  assert.deepEqual(linesOf(ds, 'shadowed-rule'), []);
+});

@@ -31,6 +31,9 @@ export interface Space {
   proto?: IntervalSet;
   sport?: IntervalSet;
   dport?: IntervalSet;
+  /** -m owner: socket uid/gid, with two extra values past 2^32-1 for "no socket" and "socket without file". */
+  uid?: IntervalSet;
+  gid?: IntervalSet;
   iif: IfaceCond[];
   oif: IfaceCond[];
   mark: MarkCond[];
@@ -219,6 +222,22 @@ function portRanges(f: FoundOption): IntervalSet | undefined {
 
 // ------------------------------------------------------------------ building
 
+/** uid/gid domain: 0..2^32-1, then NO_SOCKET and NO_FILE. */
+export const NO_SOCKET = 0x100000000n;
+export const NO_FILE = 0x100000001n;
+const OWNER_MAX = NO_FILE;
+
+function ownerSet(f: FoundOption): IntervalSet | undefined {
+  if (f.option.values.length !== 1) return undefined;
+  const v = f.option.values[0];
+  if (v.kind === 'number') return [[BigInt(v.value), BigInt(v.value)]];
+  if (v.kind === 'number-range') return [[BigInt(v.from), BigInt(v.to)]];
+  const m = /^(\d+)(?:-(\d+))?$/.exec(valueText(v)); // user and group names are not resolved
+  if (!m) return undefined;
+  const lo = BigInt(m[1]), hi = BigInt(m[2] ?? m[1]);
+  return lo <= hi && hi < NO_SOCKET ? [[lo, hi]] : undefined;
+}
+
 const PORT_MODULES = new Set(['tcp', 'udp', 'sctp', 'dccp', 'udplite']);
 /** Modules that never restrict the packet. */
 const NEUTRAL_MODULES = new Set(['comment']);
@@ -296,11 +315,19 @@ export function ruleSpace(rule: Rule, family: 'ip' | 'ip6'): Space {
       s.ctstate = (s.ctstate ?? ALL_STATES) & bits;
       continue;
     }
+    if (mod === 'owner' && (f.name === 'uid-owner' || f.name === 'gid-owner')) {
+      // xt_owner: a packet without a socket (or without a file) fails a plain test and passes a negated one.
+      const set = ownerSet(f);
+      if (!set) { unknown(f); continue; }
+      const v = neg ? complement(set, OWNER_MAX) : set;
+      if (f.name === 'uid-owner') s.uid = and(s.uid, v); else s.gid = and(s.gid, v);
+      continue;
+    }
     if (NEUTRAL_MODULES.has(mod)) continue;
     unknown(f);
   }
   // Ports need a protocol that has them; interface, mark and ct state conflicts make the box empty.
-  for (const set of [s.src, s.dst, s.proto, s.sport, s.dport]) if (set && set.length === 0) s.empty = true;
+  for (const set of [s.src, s.dst, s.proto, s.sport, s.dport, s.uid, s.gid]) if (set && set.length === 0) s.empty = true;
   if (s.ctstate === 0) s.empty = true;
   if (markFixed(s.mark) === undefined || markFixed(s.ctmark) === undefined) s.empty = true;
   return s;
@@ -321,7 +348,7 @@ export function markFixed(cs: MarkCond[]): { mask: number; value: number } | und
 }
 
 export function isUnconditional(s: Space): boolean {
-  return !s.unknown.length && !s.empty && !s.nfproto && !s.src && !s.dst && !s.proto && !s.sport && !s.dport && !s.iif.length && !s.oif.length && !s.mark.length && !s.ctmark.length && (s.ctstate === undefined || s.ctstate === ALL_STATES);
+  return !s.unknown.length && !s.empty && !s.nfproto && !s.src && !s.dst && !s.proto && !s.sport && !s.dport && !s.uid && !s.gid && !s.iif.length && !s.oif.length && !s.mark.length && !s.ctmark.length && (s.ctstate === undefined || s.ctstate === ALL_STATES);
 }
 
 // ------------------------------------------------------------------ containment
@@ -369,6 +396,8 @@ export function spaceWithin(a: Space, b: Space, family: 'ip' | 'ip6'): boolean {
   if (!setIn(a.sport, b.sport, 65535n)) return false;
   if (!setIn(a.src, b.src, amax)) return false;
   if (!setIn(a.dst, b.dst, amax)) return false;
+  if (!setIn(a.uid, b.uid, OWNER_MAX)) return false;
+  if (!setIn(a.gid, b.gid, OWNER_MAX)) return false;
   for (const c of b.iif) if (!ifImplies(a.iif, c)) return false;
   for (const c of b.oif) if (!ifImplies(a.oif, c)) return false;
   for (const c of b.mark) if (!markImplies(a.mark, c)) return false;
@@ -398,6 +427,9 @@ export interface ConcretePacket {
   mark: number;
   ctmark: number;
   ctstate: (typeof CT_STATES)[number];
+  /** Socket owner (undefined: no socket). */
+  uid?: bigint;
+  gid?: bigint;
 }
 
 function ifMatch(name: string | undefined, c: IfaceCond): boolean {
@@ -409,7 +441,7 @@ function ifMatch(name: string | undefined, c: IfaceCond): boolean {
 export function spaceHas(s: Space, p: ConcretePacket): boolean | undefined {
   if (s.empty) return false;
   const inSet = (set: IntervalSet | undefined, x: number | bigint | undefined) => !set || (x !== undefined && hasPoint(set, BigInt(x)));
-  const ok = inSet(s.src, p.src) && inSet(s.dst, p.dst) && inSet(s.proto, p.proto) && inSet(s.sport, p.sport) && inSet(s.dport, p.dport)
+  const ok = inSet(s.uid, p.uid ?? NO_SOCKET) && inSet(s.gid, p.gid ?? NO_SOCKET) && inSet(s.src, p.src) && inSet(s.dst, p.dst) && inSet(s.proto, p.proto) && inSet(s.sport, p.sport) && inSet(s.dport, p.dport)
     && s.iif.every((c) => ifMatch(p.iif, c)) && s.oif.every((c) => ifMatch(p.oif, c))
     && s.mark.every((c) => (((p.mark & c.mask) >>> 0) === c.value >>> 0) !== c.negated)
     && s.ctmark.every((c) => (((p.ctmark & c.mask) >>> 0) === c.value >>> 0) !== c.negated)
@@ -556,13 +588,14 @@ export function nftRuleSpace(rule: Rule): Space {
 
 // ------------------------------------------------------------------ covered by several rules
 
-type Dim = 'src' | 'dst' | 'proto' | 'sport' | 'dport';
-const DIMS: Dim[] = ['proto', 'dport', 'sport', 'src', 'dst'];
+type Dim = 'src' | 'dst' | 'proto' | 'sport' | 'dport' | 'uid' | 'gid';
+const DIMS: Dim[] = ['proto', 'dport', 'sport', 'src', 'dst', 'uid', 'gid'];
 export type Box = Record<Dim, IntervalSet>;
 
 function dimMax(d: Dim, family: 'ip' | 'ip6'): bigint {
   if (d === 'proto') return 255n;
   if (d === 'sport' || d === 'dport') return 65535n;
+  if (d === 'uid' || d === 'gid') return OWNER_MAX;
   return family === 'ip' ? 0xffffffffn : (1n << 128n) - 1n;
 }
 
@@ -588,6 +621,6 @@ export function boxMinus(a: Box, b: Box, family: 'ip' | 'ip6'): Box[] {
 
 /** Does `b` hold for every packet of `a` in all but the interval dimensions (interfaces, marks, ct state, family)? */
 export function withinExceptBox(a: Space, b: Space, family: 'ip' | 'ip6'): boolean {
-  const strip = (s: Space): Space => ({ ...s, src: undefined, dst: undefined, proto: undefined, sport: undefined, dport: undefined });
+  const strip = (s: Space): Space => ({ ...s, src: undefined, dst: undefined, proto: undefined, sport: undefined, dport: undefined, uid: undefined, gid: undefined });
   return spaceWithin(strip(a), strip(b), family) && (!b.nfproto || a.nfproto === b.nfproto);
 }

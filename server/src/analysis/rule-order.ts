@@ -208,7 +208,7 @@ export function ruleOrderFindings(table: Table, family: 'ip' | 'ip6', facts = ch
     /** A rule between `b` and here may have changed what `b` tests. */
     const movedSince = (b: Rule, sb: Space): boolean => {
       const tb = testedBits(sb);
-      const hasTests = tb.mark || tb.ctmark || sb.src || sb.dst || sb.proto || sb.dport || sb.sport || sb.iif.length || sb.oif.length || sb.ctstate !== undefined;
+      const hasTests = tb.mark || tb.ctmark || sb.src || sb.dst || sb.proto || sb.dport || sb.sport || sb.uid || sb.gid || sb.iif.length || sb.oif.length || sb.ctstate !== undefined;
       if (lastAny > b.index && hasTests) return true;
       for (let bit = 0; bit < 32; bit++) {
         if ((tb.mark >>> bit) & 1 && lastMark[bit] > b.index) return true;
@@ -229,7 +229,7 @@ export function ruleOrderFindings(table: Table, family: 'ip' | 'ip6', facts = ch
           const sb = facts.spaces.get(b)!;
           if (!spaceWithin(sa, sb, family)) continue;
           const tb = testedBits(sb);
-          const hasTests = tb.mark || tb.ctmark || sb.src || sb.dst || sb.proto || sb.dport || sb.sport || sb.iif.length || sb.oif.length || sb.ctstate !== undefined;
+          const hasTests = tb.mark || tb.ctmark || sb.src || sb.dst || sb.proto || sb.dport || sb.sport || sb.uid || sb.gid || sb.iif.length || sb.oif.length || sb.ctstate !== undefined;
           if (lastAny > b.index && hasTests) continue;
           let moved = false;
           for (let bit = 0; bit < 32 && !moved; bit++) {
@@ -315,12 +315,13 @@ export function ruleOrderDiagnostics(table: Table, family: 'ip' | 'ip6', facts: 
         related: [{ range: f.by.range, message: 'this rule matches every packet and ends the chain' }],
       };
     } else if (f.byAll) {
-      const list = f.byAll.map((r) => ref(r, f.chain)).join(', ');
+      const nums = f.byAll.map((r) => String(r.index + 1));
+      const list = `rules ${nums.slice(0, -1).join(', ')} and ${nums[nums.length - 1]} of ${f.chain.name} (lines ${f.byAll.map((r) => r.range.start.line + 1).join(', ')})`;
       d = {
         range: f.rule.range, severity: f.code === 'shadowed-rule' ? 'warning' : 'information', code: f.code,
         message: f.code === 'shadowed-rule'
-          ? `shadowed: the earlier rules ${list} together take every packet this rule matches, so it never matches`
-          : `redundant: the earlier rules ${list} together already do the same to every packet this rule matches`,
+          ? `shadowed: the earlier ${list} together take every packet this rule matches, so it never matches`
+          : `redundant: the earlier ${list} together already do the same to every packet this rule matches`,
         related: f.byAll.map((r) => ({ range: r.range, message: 'covers part of the later rule\'s packets' })),
       };
     } else if (f.code === 'shadowed-rule') {
