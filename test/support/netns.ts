@@ -60,7 +60,8 @@ export class Netns {
 export function vethPair(prefix = 'nfl', a4 = '10.9.0.1/24', b4 = '10.9.0.2/24'): { a: Netns; b: Netns; delete(): void } {
   const a = new Netns(prefix + 'a');
   const b = new Netns(prefix + 'b');
-  const va = `va${counter}`, vb = `vb${counter}`;
+  // Named in the root namespace for an instant before moving: the pid keeps parallel test processes apart.
+  const va = `va${process.pid % 100000}x${counter}`, vb = `vb${process.pid % 100000}x${counter}`;
   execFileSync('ip', ['link', 'add', va, 'netns', a.name, 'type', 'veth', 'peer', 'name', vb, 'netns', b.name]);
   a.must(['ip', 'link', 'set', va, 'name', 'va']);
   b.must(['ip', 'link', 'set', vb, 'name', 'vb']);

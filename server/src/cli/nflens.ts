@@ -2,13 +2,16 @@
 import { readFileSync } from 'node:fs';
 import { checkText } from '../check';
 import { chainCount, ruleCount, type Diagnostic, type FileKind } from '../model/ruleset';
+import { simulateCommand } from './simulate-command';
 
 export const JSON_FORMAT_VERSION = 1;
 
 const USAGE = `usage: nflens check [--format text|json|sarif] [--kind iptables-save|iptables-S|nft] FILE...
+       nflens simulate FILE --packet "PACKET" [--from LINE] [--node PROFILE] [--format text|json]
 
   check     parse and analyse rulesets; exit 0 when no file has an error, 1 when one does,
-            2 for usage or I/O problems`;
+            2 for usage or I/O problems
+  simulate  walk one packet through the ruleset as the kernel would (nflens simulate --help)`;
 
 interface FileReport {
   path: string;
@@ -124,6 +127,7 @@ export function main(argv: string[]): number {
   try {
     const [cmd, ...rest] = argv;
     if (cmd === 'check') return check(rest);
+    if (cmd === 'simulate') return simulateCommand(rest);
     if (cmd === undefined || cmd === '-h' || cmd === '--help') {
       process.stdout.write(USAGE + '\n');
       return cmd === undefined ? 2 : 0;
