@@ -3,8 +3,10 @@
 // namespaces, and the kernel's accept/reject is compared with our "has an error".
 //
 // Judged by the nf_tables backend (`iptables-restore`, the default here and what users run). The
-// legacy backend is loaded too and only reported: it refuses some of what nf_tables takes (policy
-// on a user chain, a chain declared twice, TRACE outside raw ...), and those rows are listed.
+// legacy backend is loaded too and only reported. Seen here: legacy refuses a policy on a user chain,
+// a chain declared twice, TCPMSS without a SYN match and `! -p tcp -m tcp --dport N`, which nf_tables
+// takes; nf_tables refuses a jump loop placed after an unconditional verdict, which legacy's loop
+// walk never reaches. Those rows are listed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
