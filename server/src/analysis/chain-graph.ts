@@ -21,7 +21,18 @@ export interface ChainGraph {
   into: Map<string, ChainEdge[]>;
 }
 
+// Several analyses ask for the same table's graph; the model is immutable once built, so one per table.
+const graphCache = new WeakMap<Table, { graph: ChainGraph; diagnostics: Diagnostic[] }>();
+const graphCacheWithFixes = new WeakMap<Table, { graph: ChainGraph; diagnostics: Diagnostic[] }>();
+
 export function chainGraph(table: Table, rs?: Ruleset): { graph: ChainGraph; diagnostics: Diagnostic[] } {
+  const cache = rs ? graphCacheWithFixes : graphCache;
+  let hit = cache.get(table);
+  if (!hit) cache.set(table, (hit = buildChainGraph(table, rs)));
+  return hit;
+}
+
+function buildChainGraph(table: Table, rs?: Ruleset): { graph: ChainGraph; diagnostics: Diagnostic[] } {
   const chains = new Map<string, Chain>();
   for (const c of table.chains) chains.set(c.name, c);
   const edges: ChainEdge[] = [];

@@ -19,7 +19,15 @@ export function entryHook(table: Table, c: Chain): Hook | undefined {
   return undefined;
 }
 
+const reachCache = new WeakMap<ChainGraph, HookReach>();
+
 export function hookReach(g: ChainGraph): HookReach {
+  let hit = reachCache.get(g);
+  if (!hit) reachCache.set(g, (hit = computeHookReach(g)));
+  return hit;
+}
+
+function computeHookReach(g: ChainGraph): HookReach {
   const hooks = new Map<string, Set<Hook>>();
   const via = new Map<string, ChainEdge | null>(); // key chain|hook -> edge that first reached it
   const entries = new Map<string, Chain>();
@@ -32,8 +40,9 @@ export function hookReach(g: ChainGraph): HookReach {
     if (!via.has(key(c.name))) via.set(key(c.name), null);
     entries.set(key(c.name), c);
     hooks.get(c.name)!.add(h);
-    while (queue.length) {
-      const n = queue.shift()!;
+    // An index, not shift(): shift is linear, and kube tables have 40 000 chains.
+    for (let qi = 0; qi < queue.length; qi++) {
+      const n = queue[qi];
       for (const e of g.out.get(n) ?? []) {
         const k = key(e.to.name);
         if (via.has(k)) continue;

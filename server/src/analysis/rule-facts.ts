@@ -25,13 +25,23 @@ export interface RuleTarget {
 }
 
 /** The iptables target of a rule (nft rules: the verdict statement, if any). */
+// Per-table name index, so asking about every rule of a 100 000-rule table stays linear.
+const chainIndexCache = new WeakMap<Table, { n: number; names: Set<string> }>();
+function chainsByName(table: Table): Set<string> {
+  const hit = chainIndexCache.get(table);
+  if (hit && hit.n === table.chains.length) return hit.names;
+  const names = new Set(table.chains.map((c) => c.name));
+  chainIndexCache.set(table, { n: table.chains.length, names });
+  return names;
+}
+
 export function ruleTarget(rule: Rule, table: Table, chains?: Map<string, Chain>): RuleTarget {
   const a = rule.actions[rule.actions.length - 1];
   if (!a) return { kind: 'none', name: '' };
   if (a.kind === 'verdict') return { kind: 'verdict', name: a.name.toUpperCase(), action: a };
   if (a.kind === 'jump' || a.kind === 'goto') {
     const name = a.chain ?? a.name;
-    const declared = chains ? chains.has(name) : table.chains.some((c) => c.name === name);
+    const declared = (chains ?? chainsByName(table)).has(name);
     // Until the rule builder knows every target, `-j TPROXY` may arrive as a jump.
     if (!declared && KNOWN_TARGETS.has(name) && a.kind === 'jump') return { kind: 'target', name, action: a };
     return { kind: a.kind, name, action: a };
