@@ -42,7 +42,7 @@ export const TARGETS: ExtensionSource[] = [
     doc: 'Set the tc class (priority) of the packet, then continue.',
     opts: [['set-class', 'class', '', 'Class as MAJOR:MINOR in hex.']],
     need: [['set-class']],
-    tables: ['mangle'],
+    // Any table: the kernel checks only the hooks (seen with real loads, nf_tables backend).
     hooks: ['FORWARD', 'OUTPUT', 'POSTROUTING'],
   },
   {
