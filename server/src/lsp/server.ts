@@ -31,6 +31,7 @@ import { detectRoutingFileKind, routingDocumentSymbols, routingParseDiagnostics,
 import { routingDiagnostics } from '../ide/routing-ide';
 import { routingDefinition, routingHover } from '../ide/routing-ide';
 import type { HoverResult, Location } from '../ide/types';
+import { simulate, simulateLenses, type SimulateParams } from '../ide/simulate-lens';
 import type { DocumentAnalysis } from '../ide/document';
 import { SEMANTIC_TOKEN_MODIFIERS, SEMANTIC_TOKEN_TYPES, type CompletionKind, type SymbolItem, type SymbolKind as IdeSymbolKind } from '../ide/types';
 
@@ -55,6 +56,7 @@ connection.onInitialize((params): InitializeResult => {
       documentSymbolProvider: { label: 'Netfilter Lens' },
       workspaceSymbolProvider: true,
       foldingRangeProvider: true,
+      codeLensProvider: { resolveProvider: false },
       completionProvider: { triggerCharacters: [' ', ',', '@', '$', '-'] },
       semanticTokensProvider: {
         legend: { tokenTypes: [...SEMANTIC_TOKEN_TYPES], tokenModifiers: [...SEMANTIC_TOKEN_MODIFIERS] },
@@ -349,6 +351,35 @@ connection.languages.semanticTokens.on((p) => {
     b.push(t.line, t.character, t.length, SEMANTIC_TOKEN_TYPES.indexOf(t.type), mods);
   }
   return b.build();
+});
+
+// "Simulate packet from here" (issue 5): lenses above rules and chains; the walk itself answers
+// `nflens/simulate` from the open document (pure computation, nothing is run).
+connection.onCodeLens((p) => {
+  const doc = documents.get(p.textDocument.uri);
+  if (!doc || isRoutingDoc(doc)) return [];
+  const a = host.get(p.textDocument.uri);
+  if (!a) return [];
+  return simulateLenses(a.uri, a.ruleset).map((l) => ({ range: l.range, command: { title: l.title, command: l.command, arguments: l.arguments } }));
+});
+
+connection.onRequest('nflens/simulate', (p: SimulateParams) => {
+  if (!p || typeof p.uri !== 'string') return new ResponseError(ErrorCodes.InvalidParams, 'nflens/simulate needs {uri}');
+  if (p.line !== undefined && (!Number.isInteger(p.line) || p.line < 0)) return new ResponseError(ErrorCodes.InvalidParams, 'line is a 0-based line number');
+  if (p.packet !== undefined && typeof p.packet !== 'string') return new ResponseError(ErrorCodes.InvalidParams, 'packet is a packet line');
+  const doc = documents.get(p.uri);
+  const a = doc && !isRoutingDoc(doc) ? host.get(p.uri) : undefined;
+  if (!a) return new ResponseError(ErrorCodes.InvalidParams, `${p.uri} is not an open ruleset`);
+  // A ruleset that belongs to a node profile walks with the profile's routing and ipsets.
+  const profile = profileOf(a).context?.profile;
+  const env = profile ? { routing: profile.routing, ipsets: profile.ipsetsByName } : {};
+  try {
+    const r = simulate(a.ruleset, p, env);
+    return 'error' in r ? new ResponseError(ErrorCodes.InvalidParams, r.error) : r.result;
+  } catch (e) {
+    connection.console.error(`simulate failed: ${(e as Error)?.stack ?? e}`);
+    return new ResponseError(ErrorCodes.InternalError, `simulate failed: ${(e as Error)?.message ?? e}`);
+  }
 });
 
 documents.listen(connection);
