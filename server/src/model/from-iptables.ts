@@ -161,7 +161,8 @@ export function buildIptablesRuleset(text: string, opts: IptablesOptions): Rules
         checkChainName(line.name, line.nameRange, diagnostics);
         const existing = chainIndex.get(t)!.get(line.name);
         if (existing && existing.declarations.length && (!isSave || declaredInBlock.has(line.name))) {
-          err(diagnostics, line.nameRange, 'duplicate-chain', `chain "${line.name}" is declared twice in table "${t.name}"`);
+          // Seen with real loads: the nf_tables backend takes the second declaration, legacy refuses it.
+          err(diagnostics, line.nameRange, 'duplicate-chain', `chain "${line.name}" is declared twice in table "${t.name}"; iptables-legacy-restore refuses this ("File exists"), the nf_tables backend ignores it`, 'warning');
         }
         declaredInBlock.add(line.name);
         const c = addChain(t, line.name, line.nameRange, true);
@@ -178,7 +179,8 @@ export function buildIptablesRuleset(text: string, opts: IptablesOptions): Rules
             c.policyRange = line.policyRange;
           }
         } else if (line.policy !== undefined && line.policy !== '-') {
-          err(diagnostics, line.policyRange!, 'bad-policy', `user chain "${line.name}" cannot have a policy; iptables-save writes "-"`);
+          // Seen with real loads: the nf_tables backend ignores it, legacy refuses the file.
+          err(diagnostics, line.policyRange!, 'bad-policy', `user chain "${line.name}" cannot have a policy (iptables-save writes "-"); iptables-legacy-restore refuses this, the nf_tables backend ignores it`, 'warning');
         }
         if (isSave && !line.counters && line.policy !== undefined) {
           // iptables-restore accepts a missing counter block; nothing to report.
