@@ -1,9 +1,11 @@
 // The VS Code client: starts the bundled language server (dist/server.js) over IPC for iptables and
 // nftables documents, and moves plain-text and untitled documents that look like rulesets to the
-// right language. In restricted mode it does the same: the server only parses; nothing runs a program.
+// right language. In restricted mode it does the same: the server only parses and walks packets through
+// the open ruleset (pure computation); nothing runs a program.
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import { detectLanguage } from './language-detect';
+import { SimulateController } from './simulate-commands';
 
 let client: LanguageClient | undefined;
 
@@ -24,6 +26,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   client = new LanguageClient('netfilterLens', 'Netfilter Lens', serverOptions, clientOptions);
   await client.start();
   context.subscriptions.push({ dispose: () => void client?.stop() });
+  // The packet walk runs in the server on the open document: available in restricted mode too.
+  context.subscriptions.push(new SimulateController(context, () => client));
 
   const maybeSwitch = (doc: vscode.TextDocument) => {
     if (doc.languageId !== 'plaintext' || !vscode.workspace.getConfiguration('netfilterLens').get<boolean>('detectContent', true)) return;

@@ -121,3 +121,19 @@ document.getElementById('from-start').addEventListener('click', () => vscode.pos
 </html>
 `;
 }
+
+/** 1-based lines: rules that matched (or were assumed to), that did not, and where the verdict fell. */
+export function decorationLines(t: TraceView): { matched: number[]; nomatch: number[]; verdict?: number } {
+  const matched = new Set<number>(), nomatch = new Set<number>();
+  for (const s of t.steps) {
+    if (!(s.line > 0) || s.kind === 'event') continue;
+    const hit = s.result === 'match' || s.result === 'policy' || (s.result === 'unknown' && s.assumed === 'match');
+    if (hit) matched.add(s.line);
+    else nomatch.add(s.line);
+  }
+  // A rule visited twice (two hooks) and matched once counts as matched.
+  for (const l of matched) nomatch.delete(l);
+  const lastRule = [...t.steps].reverse().find((s) => s.line > 0 && s.kind !== 'event');
+  const verdict = t.decided?.line || lastRule?.line || undefined;
+  return { matched: [...matched], nomatch: [...nomatch], verdict };
+}
