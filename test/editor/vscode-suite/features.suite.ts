@@ -117,6 +117,42 @@ describe('Netfilter Lens in the editor', () => {
     assert.ok(labels.includes('DNAT'));
   });
 
+  it('the "Simulate packet from here" lens on a seed rule opens the trace panel and decorates the rules', async () => {
+    await vscode.window.showTextDocument(doc);
+    // The lens above rule 34 (`-i vethfe50c7fb -j MARK --set-xmark 0x220/0x220`), as the editor gets it.
+    const lenses = await until('code lenses', async () => {
+      const r = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', doc.uri);
+      return r?.length ? r : undefined;
+    });
+    assert.equal(lenses.length, 45, 'one lens per rule (29) and chain (16)');
+    const lens = lenses.find((l) => l.range.start.line === 33);
+    assert.ok(lens?.command, 'a lens on line 34');
+    assert.equal(lens.command.title, 'Simulate packet from here');
+    assert.equal(lens.command.command, 'nflens.simulateFromHere');
+    // Run it as a click does; the input box proposing the witness is accepted as is.
+    let done = false;
+    const run = Promise.resolve(vscode.commands.executeCommand<any>(lens.command.command, ...(lens.command.arguments ?? []))).finally(() => (done = true));
+    const end = Date.now() + 20000;
+    while (!done && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 300));
+      if (!done) await Promise.resolve(vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem')).catch(() => {});
+    }
+    const summary = await run;
+    assert.ok(summary, 'the command returned a summary');
+    assert.match(summary.packet, /iif vethfe50c7fb/);
+    assert.equal(summary.verdict, 'ACCEPT');
+    assert.equal(summary.panel, true);
+    assert.ok(summary.decorated.matched.includes(34) && summary.decorated.matched.includes(18), JSON.stringify(summary.decorated));
+    assert.ok(summary.decorated.nomatch.includes(35), JSON.stringify(summary.decorated));
+    assert.equal(summary.decorated.verdict, 43);
+    const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs);
+    assert.ok(tabs.some((t) => t.input instanceof vscode.TabInputWebview && t.label.startsWith('Packet trace')), tabs.map((t) => t.label).join(', '));
+    // "Simulate packet..." for the whole file with a typed packet: from the first hook, istioin gets 0x200.
+    const whole = await vscode.commands.executeCommand<any>('nflens.simulatePacket', { uri: doc.uri.toString(), packet: 'tcp 10.244.0.3:40000 -> 10.96.0.10:80 iif istioin' });
+    assert.ok(whole.decorated.matched.includes(23) && whole.decorated.matched.includes(24), JSON.stringify(whole.decorated));
+    assert.ok(!whole.decorated.matched.includes(34));
+  });
+
   it('switches an untitled plain-text document that holds a ruleset to iptables', async () => {
     const u = await vscode.workspace.openTextDocument({ language: 'plaintext', content: '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\nCOMMIT\n' });
     await vscode.window.showTextDocument(u);
