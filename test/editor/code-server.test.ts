@@ -1,7 +1,8 @@
 // The extension inside the real VS Code workbench (code-server, from npm) driven by headless Chromium:
 // 1. the Mocha integration suite (test/editor/vscode-suite) through the smoke-test driver's payload;
 // 2. a UI test: the packaged .vsix installed with --install-extension, a seed opened, a --set-xmark
-//    hovered, the hover checked and a screenshot saved to out/screenshots/.
+//    hovered, the hover checked and a screenshot saved to out/screenshots/; then the "Simulate packet
+//    from here" lens clicked, the witness accepted and the trace panel read and shot.
 // Needs what test/editor/code-server/install.sh installs; skips with the reason otherwise.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -207,6 +208,42 @@ describe('code-server: the real workbench and extension host', { skip, timeout: 
         const shot = join(shots, 'hover-set-xmark.png');
         await page.screenshot({ path: shot });
         console.log(`# UI: workbench ${workbenchMs} ms, hover with the arithmetic ${hoverMs} ms; screenshot ${shot}`);
+
+        // "Simulate packet from here": click the lens above rule 34, accept the proposed witness, read
+        // the trace panel (a webview: two nested frames) and save a screenshot.
+        await page.keyboard.press('Escape');
+        await page.keyboard.press('Control+G');
+        await page.locator('.quick-input-widget input').waitFor({ timeout: 30000 });
+        await page.keyboard.type('34');
+        await page.keyboard.press('Enter');
+        const rule = page.locator('.view-line', { hasText: '-i vethfe50c7fb -j MARK --set-xmark 0x220/0x220' }).first();
+        await rule.waitFor({ timeout: 30000 });
+        const lensLinks = page.locator('.codelens-decoration a', { hasText: 'Simulate packet from here' });
+        await lensLinks.first().waitFor({ timeout: 60000 });
+        // The lens of line 34 is the last one drawn above its text.
+        const ruleBox = (await rule.boundingBox())!;
+        let best: { i: number; y: number } | undefined;
+        for (let i = 0; i < (await lensLinks.count()); i++) {
+          const b = await lensLinks.nth(i).boundingBox();
+          if (b && b.y < ruleBox.y && (!best || b.y > best.y)) best = { i, y: b.y };
+        }
+        assert.ok(best, 'a lens above rule 34');
+        assert.ok(ruleBox.y - best.y < 40, 'the lens sits right above the rule');
+        await lensLinks.nth(best.i).click();
+        const box = page.locator('.quick-input-widget input');
+        await box.waitFor({ timeout: 30000 });
+        assert.match(await box.inputValue(), /iif vethfe50c7fb/);
+        await page.keyboard.press('Enter');
+        const trace = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
+        const verdict = trace.locator('#verdict');
+        await verdict.waitFor({ timeout: 60000 });
+        assert.match(await verdict.innerText(), /Verdict: ACCEPT/);
+        const rows = await trace.locator('#steps tbody tr').count();
+        assert.ok(rows >= 10, `${rows} steps shown`);
+        assert.equal(await trace.locator('#steps a.rule', { hasText: /^34$/ }).count(), 1, 'rule 34 is a link');
+        const traceShot = join(shots, 'simulate-trace.png');
+        await page.screenshot({ path: traceShot });
+        console.log(`# UI: trace panel with ${rows} steps; screenshot ${traceShot}`);
       } finally {
         await ctx.close();
       }
