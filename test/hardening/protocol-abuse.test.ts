@@ -160,6 +160,35 @@ describe('protocol abuse over stdio', () => {
     });
   });
 
+  describe('document sync out of order', () => {
+    it('didChange/didClose of an unopened URI, a second didOpen, an edit range past the end: no crash, the text stays coherent', async () => {
+      const uri = 'untitled:sync-abuse.rules';
+      const text = '*filter\n:INPUT ACCEPT [0:0]\n:A - [0:0]\n-A INPUT -j A\nCOMMIT\n';
+      await c.conn.sendNotification('textDocument/didChange', { textDocument: { uri: 'untitled:never.rules', version: 2 }, contentChanges: [{ text: 'x' }] });
+      await c.conn.sendNotification('textDocument/didClose', { textDocument: { uri: 'untitled:never.rules' } });
+      await assertServing('didChange/didClose of an unopened URI');
+      await c.open(uri, '*nat\nCOMMIT\n', 'iptables', 1);
+      const second = c.waitDiagnostics(uri, (p) => p.version === 5);
+      await c.open(uri, text, 'iptables', 5);
+      show('diagnostics after a second didOpen', await second);
+      const h = await c.request('textDocument/hover', { textDocument: { uri }, position: { line: 3, character: 12 } });
+      show('hover after a second didOpen', h?.contents?.value);
+      assert.match(h?.contents?.value ?? '', /\*\*chain A\*\* — table filter, user-defined chain/);
+      // An incremental edit whose range lies past the end: the document model clamps it to the end.
+      const past = { line: 99, character: 99 };
+      const appended = c.waitDiagnostics(uri, (p) => p.version === 6);
+      await c.conn.sendNotification('textDocument/didChange', { textDocument: { uri, version: 6 }, contentChanges: [{ range: { start: past, end: past }, text: '-A INPUT -j B\n' }] });
+      const v6 = await appended;
+      show('diagnostics after an edit past the end', v6);
+      // The rule landed after COMMIT, at the end (line 5): it is reported there.
+      assert.ok(v6.diagnostics.some((d) => d.range.start.line === 5), 'the appended line is analysed');
+      const h2 = await c.request('textDocument/hover', { textDocument: { uri }, position: { line: 3, character: 12 } });
+      assert.match(h2?.contents?.value ?? '', /\*\*chain A\*\*/);
+      await c.conn.sendNotification('textDocument/didClose', { textDocument: { uri } });
+      await assertServing('out-of-order document sync');
+    });
+  });
+
   describe('positions outside the document', () => {
     const methods = ['textDocument/hover', 'textDocument/definition', 'textDocument/references', 'textDocument/documentHighlight', 'textDocument/completion', 'textDocument/prepareRename', 'textDocument/rename'];
 
