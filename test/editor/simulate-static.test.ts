@@ -6,7 +6,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { decorationLines, type TraceView } from '../../client/src/trace-html';
 import { parseRuleset } from '../../server/src/parse';
-import { simulate } from '../../server/src/ide/simulate-lens';
+import { simulate, simulateLenses } from '../../server/src/ide/simulate-lens';
 
 const repo = resolve(import.meta.dirname, '../..');
 const read = (p: string) => readFileSync(join(repo, p), 'utf8');
@@ -46,5 +46,17 @@ describe('decoration lines of a trace', () => {
     // No rule decided (every hook accepted by policy): the verdict sits on the last rule visited.
     assert.equal(out.result.decided, undefined);
     assert.equal(d.verdict, 43);
+  });
+});
+
+describe('simulate lenses on a big ruleset', () => {
+  it('keeps a lens per chain and drops the per-rule lenses above MAX_RULE_LENSES rules', () => {
+    const rules = Array.from({ length: 30 }, (_, i) => `-A INPUT -p tcp --dport ${1000 + i} -j ACCEPT`);
+    const rs = parseRuleset(['*filter', ':INPUT ACCEPT [0:0]', ':X - [0:0]', ...rules, 'COMMIT', ''].join('\n'));
+    assert.equal(simulateLenses('u', rs).length, 2 + 30);
+    const capped = simulateLenses('u', rs, 29);
+    assert.deepEqual(capped.map((l) => [l.range.start.line, l.what]), [[1, 'chain'], [2, 'chain']]);
+    // Past the limit in chains too: only the built-in INPUT keeps its lens.
+    assert.deepEqual(simulateLenses('u', rs, 1).map((l) => [l.range.start.line, l.what]), [[1, 'chain']]);
   });
 });

@@ -19,8 +19,13 @@ export interface SimulateLens {
   what: 'rule' | 'chain';
 }
 
+/** Above this many rules only the chains get lenses (above this many chains, only the built-in and base ones): on a 150 000-line dump a lens per rule is 35 MB
+ *  of JSON and a doubled editor height. The command palette's "Simulate packet from here" still
+ *  walks from the rule under the cursor. */
+export const MAX_RULE_LENSES = 10000;
+
 /** One lens per rule and per chain declaration, at most one per line (a chain wins its own line). */
-export function simulateLenses(uri: string, rs: Ruleset): SimulateLens[] {
+export function simulateLenses(uri: string, rs: Ruleset, maxRuleLenses = MAX_RULE_LENSES): SimulateLens[] {
   const byLine = new Map<number, SimulateLens>();
   const add = (r: Range, what: SimulateLens['what']) => {
     const line = r.start.line;
@@ -28,8 +33,13 @@ export function simulateLenses(uri: string, rs: Ruleset): SimulateLens[] {
     const range = { start: { line, character: r.start.character }, end: { line, character: r.start.character } };
     byLine.set(line, { range, title: SIMULATE_TITLE, command: SIMULATE_COMMAND, arguments: [{ uri, line }], what });
   };
-  for (const t of rs.tables) for (const c of t.chains) for (const d of c.declarations) add(d, 'chain');
-  for (const t of rs.tables) for (const c of t.chains) for (const r of c.rules) add(r.range, 'rule');
+  let rules = 0, chains = 0;
+  for (const t of rs.tables) for (const c of t.chains) { rules += c.rules.length; chains++; }
+  // Past the limit, even the chains are too many (a kube dump has 40 000): only the built-in / base ones.
+  for (const t of rs.tables) for (const c of t.chains) {
+    if (chains <= maxRuleLenses || c.builtin || c.hook) for (const d of c.declarations) add(d, 'chain');
+  }
+  if (rules <= maxRuleLenses) for (const t of rs.tables) for (const c of t.chains) for (const r of c.rules) add(r.range, 'rule');
   return [...byLine.values()].sort((a, b) => a.range.start.line - b.range.start.line);
 }
 
