@@ -1,0 +1,94 @@
+// A JSON-RPC stdio reader that survives bad frames. vscode-jsonrpc's stream reader keeps the rest of a
+// bad frame glued to the next header, so one wrong Content-Length makes the server deaf for good.
+// This one reports the error and resynchronises at the next "Content-Length:" header.
+import { AbstractMessageReader, type DataCallback, type Disposable, type Message } from 'vscode-languageserver/node';
+
+const HEADER = Buffer.from('Content-Length:', 'ascii');
+const CRLF2 = Buffer.from('\r\n\r\n', 'ascii');
+/** A body larger than this is not a message we want: skip it rather than buffer without end. */
+const MAX_BODY = 512 * 1024 * 1024;
+
+export class ResyncMessageReader extends AbstractMessageReader {
+  private buf = Buffer.alloc(0);
+  private callback: DataCallback | undefined;
+
+  constructor(private readonly input: NodeJS.ReadableStream) {
+    super();
+    input.on('error', (e: Error) => this.fireError(e));
+    input.on('close', () => this.fireClose());
+  }
+
+  listen(callback: DataCallback): Disposable {
+    this.callback = callback;
+    const onData = (chunk: Buffer | string) => {
+      this.buf = this.buf.length ? Buffer.concat([this.buf, Buffer.from(chunk)]) : Buffer.from(chunk);
+      this.drain();
+    };
+    this.input.on('data', onData);
+    return { dispose: () => { this.input.removeListener('data', onData); this.callback = undefined; } };
+  }
+
+  /** Drops everything before the next header after `from` (or keeps a tail that may start one). */
+  private resync(from: number): void {
+    const next = this.buf.indexOf(HEADER, from);
+    this.buf = next >= 0 ? this.buf.subarray(next) : this.buf.subarray(Math.max(from, this.buf.length - HEADER.length + 1));
+  }
+
+  private drain(): void {
+    for (;;) {
+      const start = this.buf.indexOf(HEADER);
+      if (start < 0) {
+        if (this.buf.length > HEADER.length) {
+          if (this.buf.subarray(0, this.buf.length - HEADER.length).toString('ascii').trim()) this.fireError(new Error('data outside a message dropped'));
+          this.resync(0);
+        }
+        return;
+      }
+      if (start > 0) {
+        if (this.buf.subarray(0, start).toString('ascii').trim()) this.fireError(new Error('data before a header dropped'));
+        this.buf = this.buf.subarray(start);
+      }
+      const end = this.buf.indexOf(CRLF2);
+      if (end < 0) {
+        // A header never ends if a later header starts first: the frame is broken.
+        if (this.buf.indexOf(HEADER, 1) > 0) { this.fireError(new Error('unterminated header')); this.resync(1); continue; }
+        return;
+      }
+      const header = this.buf.subarray(0, end).toString('ascii');
+      let length = -1;
+      for (const line of header.split('\r\n')) {
+        const m = /^Content-Length:\s*(\d+)\s*$/i.exec(line);
+        if (m) length = Number(m[1]);
+      }
+      if (length < 0 || length > MAX_BODY) {
+        this.fireError(new Error(`bad header ${JSON.stringify(header.slice(0, 80))}`));
+        this.resync(1);
+        continue;
+      }
+      const bodyStart = end + CRLF2.length;
+      if (this.buf.length < bodyStart + length) {
+        // Wait for the body, unless a new header already arrived inside it and the body cannot parse.
+        // A Content-Length too long for its body: what stands before the next header is the message.
+        const later = this.buf.indexOf(HEADER, bodyStart);
+        if (later < 0) return;
+        let early: Message | undefined;
+        try { early = JSON.parse(this.buf.subarray(bodyStart, later).toString('utf8')) as Message; } catch { /* reported below */ }
+        this.fireError(new Error('Content-Length longer than the body'));
+        this.buf = this.buf.subarray(later);
+        if (early && typeof early === 'object' && this.callback) this.callback(early);
+        continue;
+      }
+      const body = this.buf.subarray(bodyStart, bodyStart + length).toString('utf8');
+      let msg: Message | undefined;
+      try {
+        msg = JSON.parse(body) as Message;
+      } catch {
+        this.fireError(new Error('body is not JSON'));
+        this.resync(bodyStart);
+        continue;
+      }
+      this.buf = this.buf.subarray(bodyStart + length);
+      if (msg && typeof msg === 'object' && this.callback) this.callback(msg);
+    }
+  }
+}
