@@ -266,3 +266,10 @@ test('knowledge base: every module of the iptables test suite is known, with doc
     for (const o of s.options) assert.ok(o.doc.length > 3, `${s.name} --${o.name} doc`);
   }
 });
+
+test('a near miss of a known module is an error (the kernel cannot load it); a far one is a warning', () => {
+  const typo = build('-m conntrakc --ctstate NEW -j ACCEPT').diagnostics.find((d) => d.code === 'unknown-module');
+  assert.equal(typo?.severity, 'error');
+  assert.match(typo!.message, /did you mean conntrack\?/);
+  assert.equal(build('-m someaddon --x 1 -j ACCEPT').diagnostics.find((d) => d.code === 'unknown-module')?.severity, 'warning');
+});

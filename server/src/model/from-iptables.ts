@@ -170,8 +170,11 @@ export function buildIptablesRuleset(text: string, opts: IptablesOptions): Rules
         c.range = span(line.range, line.range);
         c.counters = line.counters;
         if (c.builtin) {
-          if (line.policy === undefined || line.policy === '-') {
-            err(diagnostics, line.policyRange ?? line.range, 'bad-policy', `built-in chain ${line.name} needs a policy (ACCEPT or DROP)`);
+          if (line.policy === undefined) {
+            err(diagnostics, line.range, 'bad-policy', `built-in chain ${line.name} needs a policy (ACCEPT or DROP)`);
+          } else if (line.policy === '-') {
+            // Both backends load it and leave the chain's current policy as it is (seen with real loads).
+            err(diagnostics, line.policyRange!, 'keep-policy', `policy "-" keeps ${line.name}'s current policy (ACCEPT on a fresh host)`, 'information');
           } else if (line.policy !== 'ACCEPT' && line.policy !== 'DROP') {
             err(diagnostics, line.policyRange!, 'bad-policy', `bad policy "${line.policy}": a built-in chain's policy is ACCEPT or DROP`);
           } else {

@@ -413,7 +413,10 @@ class RuleBuilder {
           if (otherFamilyOnly('match', name, family)) diag(diagnostics, argRange!, 'error', 'family-mismatch', `match "${name}" exists only for ${family === 'ip' ? 'IPv6 (ip6tables)' : 'IPv4 (iptables)'}`);
           else {
             const near = nearestName(name, MATCH_NAMES);
-            diag(diagnostics, argRange!, 'warning', 'unknown-module', `unknown match module "${name}": not checked (its options are kept as written)${near ? `; did you mean ${near}?` : ''}`);
+            // A near miss of a module we know is a typo the kernel refuses ("Couldn't load match"); a
+            // name far from all of them may be an extension we do not know: reported, not checked.
+            if (near && !ADDON_MATCHES.has(name)) diag(diagnostics, argRange!, 'error', 'unknown-module', `unknown match module "${name}": did you mean ${near}? (iptables cannot load "${name}")`);
+            else diag(diagnostics, argRange!, 'warning', 'unknown-module', `unknown match module "${name}": not checked (its options are kept as written)`);
           }
         }
         return idx;
@@ -679,6 +682,9 @@ const MATCH_NAMES = [...new Set(ALL_MATCHES.map((m) => m.name))];
 const TARGET_NAMES = [...new Set(ALL_TARGETS.map((m) => m.name))];
 
 /** The known name within edit distance 2 of `name` (case-insensitive), if exactly one is closest. */
+/** xtables-addons matches: real extensions outside iptables itself, so never "typos" of ours. */
+const ADDON_MATCHES = new Set(['quota2', 'geoip', 'ipp2p', 'psd', 'fuzzy', 'condition', 'account', 'pknock', 'lscan', 'iface', 'ipv4options', 'gradm', 'dhcpmac', 'length2', 'asn']);
+
 function nearestName(name: string, names: readonly string[]): string | undefined {
   let best: string | undefined, bestD = 3, tie = false;
   const a = name.toLowerCase();
