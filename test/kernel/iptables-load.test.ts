@@ -23,7 +23,7 @@ const corpus = resolve(repoRoot, '../shared/corpora/real-iptables');
 
 /** Agreement share the test insists on: 88.2% measured when the rule builder landed (405/459); the
  *  rest are three open decisions (unknown module, duplicate chain, policy lines). Raise it with them. */
-const MIN_AGREEMENT = 0.85;
+const MIN_AGREEMENT = 0.98;
 const PER_KIND = 20;
 
 // net-network files that a kernel takes as they are. Left out: anonymized MACs and addresses
