@@ -218,7 +218,8 @@ describe('code-server: the real workbench and extension host', { skip, timeout: 
         await page.keyboard.press('Enter');
         const rule = page.locator('.view-line', { hasText: '-i vethfe50c7fb -j MARK --set-xmark 0x220/0x220' }).first();
         await rule.waitFor({ timeout: 30000 });
-        const lensLinks = page.locator('.codelens-decoration a', { hasText: 'Simulate packet from here' });
+        // Lenses scrolled away stay in the DOM, hidden: only the visible ones count.
+        const lensLinks = page.locator('.codelens-decoration a', { hasText: 'Simulate packet from here' }).filter({ visible: true });
         await lensLinks.first().waitFor({ timeout: 60000 });
         // The lens of line 34 is the last one drawn above its text.
         const ruleBox = (await rule.boundingBox())!;
