@@ -59,6 +59,8 @@ export class SimulateController implements vscode.Disposable {
         if (this.shown && e.document.uri.toString() === this.shown.uri && e.contentChanges.length) this.clearDecorations();
       }),
       vscode.window.onDidChangeVisibleTextEditors(() => this.decorate()),
+      // Not in the palette: what the decorations show now (the editor API cannot read them back).
+      vscode.commands.registerCommand('nflens.traceDecorations', () => this.shown && { uri: this.shown.uri, ...this.shown.lines }),
     );
   }
 

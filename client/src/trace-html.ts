@@ -25,6 +25,7 @@ export interface TraceView {
   packet: { text?: unknown } & Record<string, unknown>;
   packetIn: string;
   start?: { table: string; chain: string; line: number };
+  witness?: { packet: string; exact: boolean; notes: string[] };
   unknowns?: { key: string; assumed: string; reason: string }[];
   error?: string;
 }
@@ -72,6 +73,9 @@ export function renderTraceHtml(t: TraceView, o: RenderOptions): string {
   const dl = d ? Math.max(0, Math.trunc(Number(d.line)) || 0) : 0;
   const decidedText = d ? ` at <a href="#" class="rule" data-line="${dl}">line ${dl}</a> (${escapeHtml(d.hook)} ${escapeHtml(d.table)} ${escapeHtml(d.chain)})` : '';
   const from = t.start ? `from line ${t.start.line} (${escapeHtml(t.start.table)} ${escapeHtml(t.start.chain)})` : 'from the first hook';
+  const w = t.witness;
+  const witnessNote = w && !w.exact && w.packet === t.packetIn
+    ? `<p class="warn">The proposed packet may not match the rule: ${w.notes.map(escapeHtml).join('; ') || 'the walk from it does not match'}.</p>` : '';
   const unknowns = t.unknowns?.length ? `<p class="warn">${t.unknowns.length} step(s) could not be decided from the packet; the walk assumed the branch shown.</p>` : '';
   const rows = t.steps.map((s, i) => stepRow(s, i, d?.step)).join('\n');
   return `<!DOCTYPE html>
@@ -102,6 +106,7 @@ a.rule { color: var(--vscode-textLink-foreground); }
 ${t.error ? `<p class="warn">${escapeHtml(t.error)}</p>` : ''}
 <p>Packet in: <code>${escapeHtml(t.packetIn)}</code>, walked ${from}. <button id="from-start">Walk from the first hook</button></p>
 <p>Packet out: <code>${escapeHtml(t.packet.text)}</code></p>
+${witnessNote}
 ${unknowns}
 <table id="steps">
 <thead><tr><th>#</th><th>hook</th><th>table chain</th><th>line</th><th>result</th><th>action</th><th>mark</th><th>ct mark</th></tr></thead>

@@ -66,6 +66,14 @@ describe('trace panel HTML', () => {
     assert.match(html, /Verdict: DROP at <a href="#" class="rule" data-line="6">line 6<\/a>/);
   });
 
+  it('warns, escaped, when the proposed witness does not match its rule', () => {
+    const t = { ...trace, witness: { packet: trace.packetIn, exact: false, notes: [`cannot satisfy ${IMG}`] } };
+    const h = renderTraceHtml(t, { cspSource: 'x', nonce });
+    assert.match(h, /may not match the rule: cannot satisfy &lt;img src=x onerror=alert\(1\)&gt;/);
+    assert.ok(!/<img/i.test(h));
+    assert.ok(!html.includes('may not match the rule'), 'no warning for an exact witness or a typed packet');
+  });
+
   it('escapes the five HTML metacharacters and refuses a bad nonce', () => {
     assert.equal(escapeHtml(`<a href="x" title='y'>&</a>`), '&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;');
     assert.throws(() => renderTraceHtml(trace, { cspSource: 'x', nonce: `"><script>` }), /nonce/);

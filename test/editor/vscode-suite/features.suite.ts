@@ -151,6 +151,16 @@ describe('Netfilter Lens in the editor', () => {
     const whole = await vscode.commands.executeCommand<any>('nflens.simulatePacket', { uri: doc.uri.toString(), packet: 'tcp 10.244.0.3:40000 -> 10.96.0.10:80 iif istioin' });
     assert.ok(whole.decorated.matched.includes(23) && whole.decorated.matched.includes(24), JSON.stringify(whole.decorated));
     assert.ok(!whole.decorated.matched.includes(34));
+    const before = await vscode.commands.executeCommand<any>('nflens.traceDecorations');
+    assert.equal(before.uri, doc.uri.toString());
+    assert.ok(before.matched.length > 0);
+    // An edit makes the decorations stale: they go.
+    const ed = await vscode.window.showTextDocument(doc);
+    await ed.edit((e) => e.insert(new vscode.Position(0, 0), '# edited\n'));
+    const after = await vscode.commands.executeCommand<any>('nflens.traceDecorations');
+    assert.deepEqual([after.matched, after.nomatch, after.verdict], [[], [], undefined]);
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+    assert.equal(doc.isDirty, false);
   });
 
   it('switches an untitled plain-text document that holds a ruleset to iptables', async () => {
