@@ -120,6 +120,27 @@ describe('protocol abuse over stdio', () => {
       await assertServing('a bad JSON body');
     });
 
+    it('a bad frame (no body, Content-Length too short or too long, missing or not a number) is dropped and the server resynchronises', async () => {
+      const body = JSON.stringify({ jsonrpc: '2.0', id: 'frame-long', method: 'workspace/symbol', params: { query: 'ztunnel-FORWARD' } });
+      const cases: [string, string][] = [
+        ['header without body', 'Content-Length: 20\r\n\r\n'],
+        ['Content-Length too short', `Content-Length: 5\r\n\r\n${JSON.stringify({ jsonrpc: '2.0', id: 'frame-short', method: 'workspace/symbol', params: { query: '' } })}`],
+        ['no Content-Length', 'Foo: bar\r\n\r\n{}'],
+        ['Content-Length not a number', 'Content-Length: abc\r\n\r\n{}'],
+      ];
+      for (const [label, bytes] of cases) {
+        c.proc.stdin!.write(bytes);
+        await assertServing(label);
+      }
+      // Too long: the message before the next header is still served once that header arrives.
+      const late = tap.reply('frame-long');
+      c.proc.stdin!.write(`Content-Length: ${Buffer.byteLength(body) + 400}\r\n\r\n${body}`);
+      await assertServing('Content-Length too long');
+      const r = await late;
+      show('too-long frame, answered after the next message', r);
+      assert.ok(Array.isArray(r?.result) && r!.result.some((x: any) => x.name === 'ztunnel-FORWARD'));
+    });
+
     it('JSON that is not a JSON-RPC message (object without method, array, id without method) is logged, not fatal', async () => {
       for (const body of [{ hello: 1 }, [1, 2], { jsonrpc: '2.0', id: 'no-method' }, 'null', '42']) {
         const got = tap.next((m) => m.method === 'window/logMessage', 1000);

@@ -1,6 +1,7 @@
 // The language server: vscode-languageserver glue around the protocol-free IDE layer (server/src/ide).
 // Runs as `node dist/server.js --stdio` or over IPC (`--node-ipc`, how the VS Code client starts it).
 import {
+  CodeActionKind,
   CompletionItemKind,
   createConnection,
   DiagnosticSeverity,
@@ -10,6 +11,7 @@ import {
   ProposedFeatures,
   ResponseError,
   SemanticTokensBuilder,
+  StreamMessageWriter,
   SymbolKind,
   TextDocuments,
   TextDocumentSyncKind,
@@ -32,10 +34,15 @@ import { routingDiagnostics } from '../ide/routing-ide';
 import { routingDefinition, routingHover } from '../ide/routing-ide';
 import type { HoverResult, Location } from '../ide/types';
 import { simulate, simulateLenses, type SimulateParams } from '../ide/simulate-lens';
+import { codeActions } from '../ide/code-actions';
+import { ResyncMessageReader } from './resync-reader';
 import type { DocumentAnalysis } from '../ide/document';
 import { SEMANTIC_TOKEN_MODIFIERS, SEMANTIC_TOKEN_TYPES, type CompletionKind, type SymbolItem, type SymbolKind as IdeSymbolKind } from '../ide/types';
 
-const connection = createConnection(ProposedFeatures.all);
+// Over stdio, a reader that survives a bad frame (the stock one stays deaf after one); IPC as usual.
+const connection = process.argv.includes('--stdio')
+  ? createConnection(ProposedFeatures.all, new ResyncMessageReader(process.stdin), new StreamMessageWriter(process.stdout))
+  : createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
 const host = new AnalysisHost();
 /** Milliseconds of quiet typing before diagnostics are computed and published. */
@@ -57,6 +64,7 @@ connection.onInitialize((params): InitializeResult => {
       workspaceSymbolProvider: true,
       foldingRangeProvider: true,
       codeLensProvider: { resolveProvider: false },
+      codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
       completionProvider: { triggerCharacters: [' ', ',', '@', '$', '-'] },
       semanticTokensProvider: {
         legend: { tokenTypes: [...SEMANTIC_TOKEN_TYPES], tokenModifiers: [...SEMANTIC_TOKEN_MODIFIERS] },
@@ -244,6 +252,21 @@ connection.onDefinition((p) => {
   }
   const a = host.get(p.textDocument.uri);
   return a ? [...definition(a, p.position.line, p.position.character), ...routingDefinitionFor(a, p.position.line, p.position.character)] : [];
+});
+
+// Quick fixes the analyses attach to their diagnostics (declare a chain, fix a mask, remove a dead rule),
+// computed on the analysed text so edits and diagnostics agree on positions.
+connection.onCodeAction((p) => {
+  const doc = documents.get(p.textDocument.uri);
+  const a = host.get(p.textDocument.uri);
+  if (!doc || !a || isRoutingDoc(doc) || a.version !== doc.version) return [];
+  const toLsp = toLspDiagnostic(doc.uri);
+  return codeActions(a.text, a.diagnostics, p.range).map((c) => ({
+    title: c.title,
+    kind: CodeActionKind.QuickFix,
+    diagnostics: [toLsp(c.diagnostic)],
+    edit: { changes: { [doc.uri]: c.edits } },
+  }));
 });
 
 connection.onReferences((p) => {
