@@ -7,17 +7,9 @@ import type { Diagnostic } from '../../server/src/model/ruleset';
 
 export const SHARED = resolve(import.meta.dirname, '../../../shared');
 
-/** Small deterministic PRNG (mulberry32), so a failing case can be replayed from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../support/prng';
+
+export { prng };
 
 function walk(dir: string, out: string[], pred: (p: string) => boolean) {
   for (const f of readdirSync(dir)) {

@@ -52,17 +52,9 @@ export const MUTATION_KINDS = [
 ] as const;
 export type MutationKind = (typeof MUTATION_KINDS)[number];
 
-/** mulberry32: small, fast, good enough to pick mutations reproducibly. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../support/prng';
+
+export { prng };
 
 export function shuffle<T>(xs: T[], rnd: () => number): T[] {
   const a = [...xs];

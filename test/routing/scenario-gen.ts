@@ -1,16 +1,9 @@
 // Random policy-routing scenarios for the kernel agreement test: interfaces with addresses, `ip rule`
 // sets, routes in several tables, and `ip route get` queries. Deterministic for a seed.
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as mulberry32 } from '../support/prng';
+
+export { mulberry32 };
 
 export class Rand {
   constructor(readonly next: () => number) {}

@@ -1,10 +1,9 @@
 // IPv4/IPv6 address arithmetic for the packet walk: parse, compare, CIDR membership.
 // Addresses are held as bigint so both families share one code path.
+import { formatInetAddr, parseInetAddr, type InetAddr } from '../model/routing';
 
-export interface Addr {
-  family: 'ip' | 'ip6';
-  n: bigint;
-}
+/** The same address value the routing model uses (one parser and printer for both layers). */
+export type Addr = InetAddr;
 
 export interface Cidr {
   family: 'ip' | 'ip6';
@@ -14,53 +13,7 @@ export interface Cidr {
   mask?: bigint;
 }
 
-function parse4(text: string): bigint | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  let n = 0n;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    const v = Number(p);
-    if (v > 255) return undefined;
-    n = (n << 8n) | BigInt(v);
-  }
-  return n;
-}
-
-function parse6(text: string): bigint | undefined {
-  if (!/^[0-9a-fA-F:.]+$/.test(text) || !text.includes(':')) return undefined;
-  let tail4: bigint | undefined;
-  let t = text;
-  const lastColon = t.lastIndexOf(':');
-  if (t.slice(lastColon + 1).includes('.')) {
-    tail4 = parse4(t.slice(lastColon + 1));
-    if (tail4 === undefined) return undefined;
-    t = t.slice(0, lastColon + 1) + '0:0';
-  }
-  const halves = t.split('::');
-  if (halves.length > 2) return undefined;
-  const groups = (s: string) => (s === '' ? [] : s.split(':'));
-  const head = groups(halves[0]);
-  const tail = halves.length === 2 ? groups(halves[1]) : [];
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
-  const all = [...head, ...Array(halves.length === 2 ? missing : 0).fill('0'), ...tail];
-  let n = 0n;
-  for (const g of all) {
-    if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-    n = (n << 16n) | BigInt(parseInt(g, 16));
-  }
-  if (tail4 !== undefined) n = (n & ~0xffffffffn) | tail4;
-  return n;
-}
-
-export function parseAddr(text: string): Addr | undefined {
-  const v4 = parse4(text);
-  if (v4 !== undefined) return { family: 'ip', n: v4 };
-  const v6 = parse6(text);
-  if (v6 !== undefined) return { family: 'ip6', n: v6 };
-  return undefined;
-}
+export const parseAddr: (text: string) => Addr | undefined = parseInetAddr;
 
 const bits = (f: 'ip' | 'ip6') => (f === 'ip' ? 32 : 128);
 
@@ -103,22 +56,7 @@ export function addrEq(a: Addr, b: Addr): boolean {
   return a.family === b.family && a.n === b.n;
 }
 
-export function formatAddr(a: Addr): string {
-  if (a.family === 'ip') return [24n, 16n, 8n, 0n].map((s) => ((a.n >> s) & 255n).toString()).join('.');
-  const g: string[] = [];
-  for (let i = 7; i >= 0; i--) g.push(((a.n >> BigInt(i * 16)) & 0xffffn).toString(16));
-  // Compress the longest run of zero groups (RFC 5952).
-  let best = -1, bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== '0') { i++; continue; }
-    let j = i;
-    while (j < 8 && g[j] === '0') j++;
-    if (j - i > bestLen) { best = i; bestLen = j - i; }
-    i = j;
-  }
-  if (best < 0) return g.join(':');
-  return g.slice(0, best).join(':') + '::' + g.slice(best + bestLen).join(':');
-}
+export const formatAddr: (a: Addr) => string = formatInetAddr;
 
 export function isLoopback(a: Addr): boolean {
   return a.family === 'ip' ? (a.n >> 24n) === 127n : a.n === 1n;
