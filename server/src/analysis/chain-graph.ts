@@ -80,6 +80,7 @@ function buildChainGraph(table: Table, rs?: Ruleset): { graph: ChainGraph; diagn
   }
   const graph = { table, chains, edges, out, into };
   diagnostics.push(...findLoops(graph));
+  diagnostics.push(...findTooDeep(graph));
   return { graph, diagnostics };
 }
 
@@ -135,6 +136,52 @@ function findLoops(g: ChainGraph): Diagnostic[] {
         state.set(e.to.name, 1);
         stack.push({ name: e.to.name, i: 0, via: e });
       }
+    }
+  }
+  return diags;
+}
+
+/** nf_tables (the default iptables backend, and nft) refuses a rule that makes a chain 16 nested
+ *  jumps/gotos deep from a base chain ("Too many links", seen with real loads: 15 load, 16 do not);
+ *  iptables-legacy accepts it. Depth is the longest path; cycles are left to findLoops. */
+export const MAX_JUMP_DEPTH = 15;
+
+function findTooDeep(g: ChainGraph): Diagnostic[] {
+  // Topological order by iterative DFS (back edges skipped), then longest depth from the base chains.
+  const order: string[] = [];
+  const state = new Map<string, 1 | 2>();
+  for (const start of g.chains.keys()) {
+    if (state.get(start)) continue;
+    const stack: { name: string; i: number }[] = [{ name: start, i: 0 }];
+    state.set(start, 1);
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      const outs = g.out.get(top.name) ?? [];
+      if (top.i >= outs.length) { state.set(top.name, 2); order.push(top.name); stack.pop(); continue; }
+      const e = outs[top.i++];
+      if (!state.get(e.to.name)) { state.set(e.to.name, 1); stack.push({ name: e.to.name, i: 0 }); }
+    }
+  }
+  order.reverse();
+  const pos = new Map(order.map((n, i) => [n, i]));
+  const depth = new Map<string, number>();
+  const from = new Map<string, string>();
+  for (const c of g.table.chains) if (c.builtin || c.hook !== undefined) { depth.set(c.name, 0); from.set(c.name, c.name); }
+  const diags: Diagnostic[] = [];
+  for (const n of order) {
+    const d = depth.get(n);
+    if (d === undefined) continue;
+    for (const e of g.out.get(n) ?? []) {
+      if (pos.get(e.to.name)! <= pos.get(n)!) continue; // a back edge: a loop, reported elsewhere
+      if (d + 1 === MAX_JUMP_DEPTH + 1) {
+        diags.push({
+          range: e.range,
+          severity: 'error',
+          code: 'jump-too-deep',
+          message: `this ${e.kind} makes chain "${e.to.name}" ${d + 1} nested jumps deep from ${from.get(n)}: the nf_tables backend refuses more than ${MAX_JUMP_DEPTH} ("Too many links"); iptables-legacy accepts it`,
+        });
+      }
+      if (d + 1 > (depth.get(e.to.name) ?? -1)) { depth.set(e.to.name, d + 1); from.set(e.to.name, from.get(n)!); }
     }
   }
   return diags;
