@@ -28,6 +28,17 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push({ dispose: () => void client?.stop() });
   // The packet walk runs in the server on the open document: available in restricted mode too.
   context.subscriptions.push(new SimulateController(context, () => client));
+  // The mark map of the active ruleset, as a read-only markdown document (computed by the server).
+  context.subscriptions.push(
+    vscode.commands.registerCommand('nflens.showMarkMap', async () => {
+      const ed = vscode.window.activeTextEditor;
+      if (!ed || !client) return undefined;
+      const { text } = await client.sendRequest<{ text: string }>('nflens/markMap', { uri: ed.document.uri.toString() });
+      const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: `# Mark map of ${ed.document.fileName}\n\n\`\`\`\n${text}\n\`\`\`\n` });
+      await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
+      return text;
+    }),
+  );
 
   const maybeSwitch = (doc: vscode.TextDocument) => {
     if (doc.languageId !== 'plaintext' || !vscode.workspace.getConfiguration('netfilterLens').get<boolean>('detectContent', true)) return;

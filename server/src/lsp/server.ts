@@ -35,6 +35,7 @@ import { routingDefinition, routingHover } from '../ide/routing-ide';
 import type { HoverResult, Location } from '../ide/types';
 import { simulate, simulateLenses, type SimulateParams } from '../ide/simulate-lens';
 import { codeActions } from '../ide/code-actions';
+import { markMap, markMapText } from '../analysis/mark-analysis';
 import { ResyncMessageReader } from './resync-reader';
 import type { DocumentAnalysis } from '../ide/document';
 import { SEMANTIC_TOKEN_MODIFIERS, SEMANTIC_TOKEN_TYPES, type CompletionKind, type SymbolItem, type SymbolKind as IdeSymbolKind } from '../ide/types';
@@ -384,6 +385,13 @@ connection.onCodeLens((p) => {
   const a = host.get(p.textDocument.uri);
   if (!a) return [];
   return simulateLenses(a.uri, a.ruleset).map((l) => ({ range: l.range, command: { title: l.title, command: l.command, arguments: l.arguments } }));
+});
+
+// The mark map (issue 4): for every packet-mark and ct-mark bit, the rules that set, clear, copy and test it.
+connection.onRequest('nflens/markMap', (p: { uri: string }) => {
+  const a = host.get(p?.uri);
+  if (!a) throw new ResponseError(ErrorCodes.InvalidParams, `not an open ruleset: ${p?.uri}`);
+  return { text: markMapText(markMap(a.ruleset)) || 'No rule of this file sets or tests a mark.' };
 });
 
 connection.onRequest('nflens/simulate', (p: SimulateParams) => {
