@@ -2,33 +2,17 @@
 // `ip addr`, rt_tables, `ipset save|list`, node profiles). All of them are lines of blank-separated
 // words (a `"quoted string"` is one word); what a word means depends on its line and is decided by
 // iproute-parser.ts / ipset-parser.ts. The grammar accepts every token sequence, so it cannot fail.
-import { createToken, EmbeddedActionsParser, Lexer, type CustomPatternMatcherFunc, type IToken, type TokenType } from 'chevrotain';
+import { createToken, EmbeddedActionsParser, Lexer, type IToken, type TokenType } from 'chevrotain';
+import { lineStartPattern, unquote } from './line-lexing';
 import type { Diagnostic, Range } from '../model/ruleset';
 
-function atLineStart(text: string, offset: number): boolean {
-  for (let i = offset - 1; i >= 0; i--) {
-    const c = text.charCodeAt(i);
-    if (c === 10) return true;
-    if (c !== 32 && c !== 9) return false;
-  }
-  return true;
-}
-
-function lineStartPattern(re: RegExp): CustomPatternMatcherFunc {
-  const sticky = new RegExp(re.source, 'y');
-  return (text, offset) => {
-    if (text.charCodeAt(offset) !== 35 || !atLineStart(text, offset)) return null;
-    sticky.lastIndex = offset;
-    return sticky.exec(text);
-  };
-}
 
 export const Newline = createToken({ name: 'Newline', pattern: /\r?\n/, line_breaks: true });
 export const Blank = createToken({ name: 'Blank', pattern: /[ \t\f\v]+/, group: Lexer.SKIPPED });
 /** `#` comments only at the start of a line: `#` inside a line is a word (rt_tables allows both). */
 export const LineComment = createToken({
   name: 'LineComment',
-  pattern: lineStartPattern(/#[^\n]*/),
+  pattern: lineStartPattern(/#[^\n]*/, 35),
   start_chars_hint: ['#'],
   line_breaks: false,
 });
@@ -59,11 +43,6 @@ export interface WordLine {
   range: Range;
 }
 
-function unquote(image: string): string {
-  if (image.charCodeAt(0) !== 34) return image;
-  const body = image.length > 1 && image.endsWith('"') ? image.slice(1, -1) : image.slice(1);
-  return body.indexOf('\\') < 0 ? body : body.replace(/\\(.)/g, '$1');
-}
 
 class WordLineParser extends EmbeddedActionsParser {
   private lineNo = 0;

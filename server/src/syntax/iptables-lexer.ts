@@ -1,25 +1,8 @@
 // Chevrotain lexer for iptables-save / iptables-restore / `iptables -S` text.
 // Line-oriented: `#`, `*table`, `:chain` and COMMIT only mean something at the start of a line,
 // which custom matchers check by looking at the character before the match.
-import { createToken, Lexer, type CustomPatternMatcherFunc, type IToken } from 'chevrotain';
-
-function atLineStart(text: string, offset: number): boolean {
-  for (let i = offset - 1; i >= 0; i--) {
-    const c = text.charCodeAt(i);
-    if (c === 10) return true;
-    if (c !== 32 && c !== 9) return false;
-  }
-  return true;
-}
-
-function lineStartPattern(re: RegExp): CustomPatternMatcherFunc {
-  const sticky = new RegExp(re.source, 'y');
-  return (text, offset) => {
-    if (!atLineStart(text, offset)) return null;
-    sticky.lastIndex = offset;
-    return sticky.exec(text);
-  };
-}
+import { createToken, Lexer, type IToken } from 'chevrotain';
+import { lineStartPattern } from './line-lexing';
 
 // Categories: `Item` is anything a command line may hold; `Any` is every token but Newline (so that
 // no line can fail to parse: what does not belong is reported by the model with its range).

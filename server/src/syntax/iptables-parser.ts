@@ -17,6 +17,7 @@ import {
   QuotedString,
   TableHeader,
 } from './iptables-lexer';
+import { unquote } from './line-lexing';
 import type { Diagnostic, Range } from '../model/ruleset';
 
 export interface RuleItem {
@@ -48,11 +49,7 @@ function parseCounters(image: string): { packets: number; bytes: number } {
   return { packets: Number(image.slice(1, colon)), bytes: Number(image.slice(colon + 1, -1)) };
 }
 
-export function unquote(image: string): string {
-  if (image.charCodeAt(0) !== 34) return image;
-  const body = image.length > 1 && image.endsWith('"') ? image.slice(1, -1) : image.slice(1);
-  return body.indexOf('\\') < 0 ? body : body.replace(/\\(.)/g, '$1');
-}
+export { unquote } from './line-lexing';
 
 class IptablesDocumentParser extends EmbeddedActionsParser {
   /** Current line number (0-based) and the offset where it starts: positions come from offsets. */
