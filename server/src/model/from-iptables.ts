@@ -54,8 +54,7 @@ function guessTableFromPolicies(lines: IptLine[]): string {
 }
 
 export function buildIptablesRuleset(text: string, opts: IptablesOptions): Ruleset {
-  const doc = parseIptablesDocument(text);
-  const diagnostics: Diagnostic[] = doc.diagnostics;
+  const diagnostics: Diagnostic[] = [];
   const family = opts.family ?? guessFamily(text);
   const savedBy = SAVED_BY.exec(text.slice(0, 2000));
   const saverVersion = savedBy ? Number(savedBy[1]) * 10000 + Number(savedBy[2]) * 100 + Number(savedBy[3]) : undefined;
@@ -118,15 +117,7 @@ export function buildIptablesRuleset(text: string, opts: IptablesOptions): Rules
     return table;
   };
 
-  if (!isSave) {
-    const guess = guessTableFromPolicies(doc.lines);
-    const first = doc.lines.find((l) => l.kind === 'command');
-    if (first && !doc.lines.some((l) => l.kind === 'comment' && tableHint(l.text))) {
-      table = openTable(guess, first.range, first.range);
-    }
-  }
-
-  for (const line of doc.lines) {
+  const handleLine = (line: IptLine): void => {
     switch (line.kind) {
       case 'comment': {
         if (!isSave) {
@@ -200,6 +191,21 @@ export function buildIptablesRuleset(text: string, opts: IptablesOptions): Rules
         break;
       }
     }
+  };
+
+  // A save file is built line by line as the parser reads it, so its tokens die young; a `-S` listing
+  // (small) is read whole first, since its table may have to be guessed from all its `-P` lines.
+  if (isSave) {
+    diagnostics.push(...parseIptablesDocument(text, handleLine).diagnostics);
+  } else {
+    const doc = parseIptablesDocument(text);
+    const guess = guessTableFromPolicies(doc.lines);
+    const first = doc.lines.find((l) => l.kind === 'command');
+    if (first && !doc.lines.some((l) => l.kind === 'comment' && tableHint(l.text))) {
+      table = openTable(guess, first.range, first.range);
+    }
+    doc.lines.forEach(handleLine);
+    diagnostics.push(...doc.diagnostics);
   }
   if (isSave && !committed && table && tableHeaderRange) {
     err(diagnostics, tableHeaderRange, 'missing-commit', `table "${table.name}" is never committed: iptables-restore ignores it without a COMMIT line`);

@@ -53,9 +53,10 @@ export { unquote } from './line-lexing';
 
 class IptablesDocumentParser extends EmbeddedActionsParser {
   /** Current line number (0-based) and the offset where it starts: positions come from offsets. */
-  private lineNo = 0;
+  lineNo = 0;
   private lineStart = 0;
-  lines: IptLine[] = [];
+  /** Where each line goes as soon as it is read. */
+  sink: (line: IptLine) => void = () => {};
   diagnostics: Diagnostic[] = [];
 
   constructor() {
@@ -65,9 +66,7 @@ class IptablesDocumentParser extends EmbeddedActionsParser {
 
   override reset(): void {
     super.reset();
-    this.lineNo = 0;
     this.lineStart = 0;
-    this.lines = [];
     this.diagnostics = [];
   }
 
@@ -113,7 +112,7 @@ class IptablesDocumentParser extends EmbeddedActionsParser {
           const tail = this.SUBRULE(this.rest);
           this.ACTION(() => {
             const r = this.r(t);
-            this.lines.push({ kind: 'table', name: t.image.slice(1), range: r, nameRange: { start: { line: r.start.line, character: r.start.character + 1 }, end: r.end } });
+            this.sink({ kind: 'table', name: t.image.slice(1), range: r, nameRange: { start: { line: r.start.line, character: r.start.character + 1 }, end: r.end } });
             this.extra(tail, 'after the table header');
           });
         },
@@ -130,7 +129,7 @@ class IptablesDocumentParser extends EmbeddedActionsParser {
           const t = this.CONSUME(Commit);
           const tail = this.SUBRULE3(this.rest);
           this.ACTION(() => {
-            this.lines.push({ kind: 'commit', range: this.r(t) });
+            this.sink({ kind: 'commit', range: this.r(t) });
             this.extra(tail, 'after COMMIT');
           });
         },
@@ -138,7 +137,7 @@ class IptablesDocumentParser extends EmbeddedActionsParser {
       {
         ALT: () => {
           const t = this.CONSUME(Comment);
-          this.ACTION(() => this.lines.push({ kind: 'comment', text: t.image, range: this.r(t) }));
+          this.ACTION(() => this.sink({ kind: 'comment', text: t.image, range: this.r(t) }));
         },
       },
       {
@@ -157,7 +156,7 @@ class IptablesDocumentParser extends EmbeddedActionsParser {
     const p = tail[i] && tail[i].tokenType !== Counters ? tail[i++] : undefined;
     const k = tail[i] && tail[i].tokenType === Counters ? tail[i++] : undefined;
     const last = k ?? p ?? c;
-    this.lines.push({
+    this.sink({
       kind: 'chain',
       name: c.image.slice(1),
       nameRange: { start: { line: r.start.line, character: r.start.character + 1 }, end: r.end },
@@ -184,7 +183,7 @@ class IptablesDocumentParser extends EmbeddedActionsParser {
       this.diagnostics.push({ range: first, severity: 'error', code: 'syntax', message: 'counters without a command' });
       return;
     }
-    this.lines.push({
+    this.sink({
       kind: 'command',
       counters: k ? parseCounters(k.image) : undefined,
       items,
@@ -200,46 +199,66 @@ export interface IptDocument {
   diagnostics: Diagnostic[];
 }
 
-/** Lex and parse a whole document. Never throws. */
-export function parseIptablesDocument(text: string): IptDocument {
+/** Text is lexed and parsed in chunks of whole lines, so the tokens of one chunk are garbage before the
+ *  next is read (a 16 MB dump never holds all its tokens at once). */
+const CHUNK = 1 << 18;
+
+/** Lex and parse a whole document; each line goes to `onLine` as it is read (or into `lines`). Never throws. */
+export function parseIptablesDocument(text: string, onLine?: (line: IptLine) => void): IptDocument {
   parser ??= new IptablesDocumentParser();
   // A final newline lets the grammar treat every line alike.
   const src = text.length && text.charCodeAt(text.length - 1) === 10 ? text : text + '\n';
-  const lexed = iptablesLexer().tokenize(src);
+  const lines: IptLine[] = [];
   const diagnostics: Diagnostic[] = [];
-  if (lexed.errors.length) {
-    const lineStarts = [0];
-    for (let i = 0; i < src.length; i++) if (src.charCodeAt(i) === 10) lineStarts.push(i + 1);
-    for (const e of lexed.errors) {
-      let lo = 0, hi = lineStarts.length - 1;
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        if (lineStarts[mid] <= e.offset) lo = mid;
-        else hi = mid - 1;
-      }
-      const col = e.offset - lineStarts[lo];
+  const sink = onLine ?? ((l: IptLine) => void lines.push(l));
+  let lineNo = 0;
+  for (let at = 0; at < src.length; ) {
+    let end = Math.min(src.length, at + CHUNK);
+    if (end < src.length) {
+      const nl = src.indexOf('\n', end - 1);
+      end = nl < 0 ? src.length : nl + 1;
+    }
+    const chunk = at === 0 && end === src.length ? src : src.slice(at, end);
+    const lexed = iptablesLexer().tokenize(chunk);
+    if (lexed.errors.length) lexErrors(chunk, lineNo, lexed.errors, diagnostics);
+    parser.input = lexed.tokens;
+    parser.lineNo = lineNo;
+    parser.sink = sink;
+    parser.document();
+    diagnostics.push(...parser.diagnostics);
+    for (const e of parser.errors) {
+      // The grammar accepts any token sequence; reaching this means a bug, reported rather than thrown.
       diagnostics.push({
-        range: { start: { line: lo, character: col }, end: { line: lo, character: col + Math.max(1, e.length) } },
+        range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
         severity: 'error',
-        code: 'syntax',
-        message: `unexpected character ${JSON.stringify(src.substr(e.offset, Math.max(1, e.length)))}`,
+        code: 'internal-error',
+        message: `parser: ${e.message} at ${JSON.stringify(e.token.image)} (offset ${at + e.token.startOffset})`,
       });
     }
+    lineNo = parser.lineNo;
+    parser.input = [];
+    parser.sink = () => {};
+    at = end;
   }
-  parser.input = lexed.tokens;
-  parser.document();
-  const lines = parser.lines;
-  diagnostics.push(...parser.diagnostics);
-  for (const e of parser.errors) {
-    // The grammar accepts any token sequence; reaching this means a bug, reported rather than thrown.
-    const t = e.token;
+  return { lines, diagnostics };
+}
+
+function lexErrors(chunk: string, lineBase: number, errors: { offset: number; length: number }[], diagnostics: Diagnostic[]): void {
+  const lineStarts = [0];
+  for (let i = 0; i < chunk.length; i++) if (chunk.charCodeAt(i) === 10) lineStarts.push(i + 1);
+  for (const e of errors) {
+    let lo = 0, hi = lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (lineStarts[mid] <= e.offset) lo = mid;
+      else hi = mid - 1;
+    }
+    const col = e.offset - lineStarts[lo];
     diagnostics.push({
-      range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
+      range: { start: { line: lineBase + lo, character: col }, end: { line: lineBase + lo, character: col + Math.max(1, e.length) } },
       severity: 'error',
-      code: 'internal-error',
-      message: `parser: ${e.message} at ${JSON.stringify(t.image)} (offset ${t.startOffset})`,
+      code: 'syntax',
+      message: `unexpected character ${JSON.stringify(chunk.substr(e.offset, Math.max(1, e.length)))}`,
     });
   }
-  parser.input = [];
-  return { lines, diagnostics };
 }
