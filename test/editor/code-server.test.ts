@@ -221,12 +221,19 @@ describe('code-server: the real workbench and extension host', { skip, timeout: 
         // Lenses scrolled away stay in the DOM, hidden: only the visible ones count.
         const lensLinks = page.locator('.codelens-decoration a', { hasText: 'Simulate packet from here' }).filter({ visible: true });
         await lensLinks.first().waitFor({ timeout: 60000 });
-        // The lens of line 34 is the last one drawn above its text.
-        const ruleBox = (await rule.boundingBox())!;
+        // The lens of line 34 is the last one drawn above its text. Lenses arrive after the jump and push
+        // lines down, so measure until the layout settles (up to 10 s).
+        let ruleBox = (await rule.boundingBox())!;
         let best: { i: number; y: number } | undefined;
-        for (let i = 0; i < (await lensLinks.count()); i++) {
-          const b = await lensLinks.nth(i).boundingBox();
-          if (b && b.y < ruleBox.y && (!best || b.y > best.y)) best = { i, y: b.y };
+        for (const stop = Date.now() + 10000; ; ) {
+          ruleBox = (await rule.boundingBox())!;
+          best = undefined;
+          for (let i = 0; i < (await lensLinks.count()); i++) {
+            const b = await lensLinks.nth(i).boundingBox();
+            if (b && b.y < ruleBox.y && (!best || b.y > best.y)) best = { i, y: b.y };
+          }
+          if ((best && ruleBox.y - best.y < 40) || Date.now() > stop) break;
+          await page.waitForTimeout(250);
         }
         assert.ok(best, 'a lens above rule 34');
         assert.ok(ruleBox.y - best.y < 40, 'the lens sits right above the rule');

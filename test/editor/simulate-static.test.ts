@@ -13,9 +13,9 @@ const read = (p: string) => readFileSync(join(repo, p), 'utf8');
 const pkg = JSON.parse(read('package.json'));
 
 describe('simulate commands in the manifest and restricted mode', () => {
-  it('contributes both commands, shown for iptables and nftables editors', () => {
+  it('contributes the simulate commands (and the mark map), shown for iptables and nftables editors', () => {
     const ids = pkg.contributes.commands.map((c: any) => c.command);
-    assert.deepEqual(ids, ['nflens.simulateFromHere', 'nflens.simulatePacket']);
+    assert.deepEqual(ids, ['nflens.simulateFromHere', 'nflens.simulatePacket', 'nflens.showMarkMap']);
     for (const m of pkg.contributes.menus.commandPalette) assert.match(m.when, /iptables/);
   });
   it('stays available in restricted mode (no restriction listed) and says the walk runs nothing', () => {

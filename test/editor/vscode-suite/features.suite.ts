@@ -145,8 +145,11 @@ describe('Netfilter Lens in the editor', () => {
     assert.ok(summary.decorated.matched.includes(34) && summary.decorated.matched.includes(18), JSON.stringify(summary.decorated));
     assert.ok(summary.decorated.nomatch.includes(35), JSON.stringify(summary.decorated));
     assert.equal(summary.decorated.verdict, 43);
+    // The tab model catches up with a new webview panel asynchronously: look for the tab for up to 5 s.
+    const traceTab = () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).some((t) => t.input instanceof vscode.TabInputWebview && t.label.startsWith('Packet trace'));
+    for (const stop = Date.now() + 5000; !traceTab() && Date.now() < stop; ) await new Promise((r) => setTimeout(r, 100));
     const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs);
-    assert.ok(tabs.some((t) => t.input instanceof vscode.TabInputWebview && t.label.startsWith('Packet trace')), tabs.map((t) => t.label).join(', '));
+    assert.ok(traceTab(), tabs.map((t) => t.label).join(', '));
     // "Simulate packet..." for the whole file with a typed packet: from the first hook, istioin gets 0x200.
     const whole = await vscode.commands.executeCommand<any>('nflens.simulatePacket', { uri: doc.uri.toString(), packet: 'tcp 10.244.0.3:40000 -> 10.96.0.10:80 iif istioin' });
     assert.ok(whole.decorated.matched.includes(23) && whole.decorated.matched.includes(24), JSON.stringify(whole.decorated));
