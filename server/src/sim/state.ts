@@ -1,33 +1,13 @@
 // The packet as the walk carries it: the user's packet plus what the kernel knows at this point.
 import type { Hook } from '../model/ruleset';
 import { parseAddr, parseCidr, type Addr } from './addr';
-import type { CtState, Packet } from './packet';
+import type { Packet } from './packet';
 import type { Ipset } from '../model/ipset';
 
-export interface WalkPacket {
-  family: 'ip' | 'ip6';
-  proto: string;
-  src: string;
-  dst: string;
-  sport?: number;
-  dport?: number;
-  tcpFlags: string[];
-  icmpType?: number;
-  icmpCode?: number;
-  length?: number;
-  iif?: string;
-  oif?: string;
+/** The user's packet (its `host` list resolved into `hostAddrs`) plus what the walk tracks. */
+export interface WalkPacket extends Omit<Packet, 'host'> {
   /** The walk picked oif (lo / eth0), so a re-route may change it. */
   oifDefaulted?: boolean;
-  mark: number;
-  ctmark: number;
-  ctState: CtState;
-  ctDir: 'original' | 'reply';
-  ctZone: number;
-  uid?: number;
-  gid?: number;
-  local: boolean;
-  sets: Record<string, string[]>;
   /** ipset contents from the node profile. */
   ipsets?: ReadonlyMap<string, Ipset>;
   hostAddrs: { addr: Addr; prefix?: number; iface?: string }[];
