@@ -1,5 +1,5 @@
 // Parse plus every analysis: what `nflens check` and the language server report.
-import { parseRuleset, type ParseOptions } from './parse';
+import { parseRulesetSteps, type ParseOptions } from './parse';
 import { analyzeChains, chainGraph } from './analysis/chain-graph';
 import { hookReach } from './analysis/hooks';
 import { analyzePlacement } from './analysis/placement';
@@ -33,20 +33,53 @@ function withoutModelDuplicates(rs: Ruleset, ds: Diagnostic[]): Diagnostic[] {
   return ds.filter((d) => !lines.has(d.range.start.line));
 }
 
+export interface CheckProgress {
+  phase: 'parse' | 'analysis';
+  message: string;
+  /** 0..100 */
+  percentage: number;
+}
+
 export function checkText(text: string, opts: ParseOptions = {}): CheckResult {
-  const ruleset = parseRuleset(text, opts);
-  const diagnostics = [
-    ...ruleset.diagnostics,
-    ...safely(() => analyzeChains(ruleset)),
-    ...safely(() => withoutModelDuplicates(ruleset, analyzePlacement(ruleset))),
-    ...safely(() => ruleset.tables.flatMap((t) => {
+  const steps = checkTextSteps(text, opts);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** Share of the work that parsing takes, for progress reports (measured on kube dumps: about half). */
+const PARSE_SHARE = 50;
+
+/** checkText in steps: one per parser chunk, then one per analysis pass, each reporting progress, so the
+ *  language server can serve other requests in between and abandon a stale version (`return()`). */
+export function* checkTextSteps(text: string, opts: ParseOptions = {}): Generator<CheckProgress, CheckResult, void> {
+  const parse = parseRulesetSteps(text, opts);
+  let ruleset: Ruleset;
+  for (;;) {
+    const r = parse.next();
+    if (r.done) {
+      ruleset = r.value;
+      break;
+    }
+    yield { phase: 'parse', message: 'parsing', percentage: Math.round(r.value * PARSE_SHARE) };
+  }
+  const diagnostics: Diagnostic[] = ruleset.diagnostics.slice();
+  const passes: [string, () => Diagnostic[]][] = [
+    ['chains and jumps', () => analyzeChains(ruleset)],
+    ['placement', () => withoutModelDuplicates(ruleset, analyzePlacement(ruleset))],
+    ['chain usage', () => ruleset.tables.flatMap((t) => {
       const { graph } = chainGraph(t);
       return chainUsageDiagnostics(t, graph, hookReach(graph));
-    })),
-    ...safely(() => analyzeRuleOrder(ruleset)),
-    ...safely(() => analyzeMarks(ruleset)),
-    ...safely(() => analyzeConntrackOrder(ruleset)),
+    })],
+    ['rule order', () => analyzeRuleOrder(ruleset)],
+    ['marks', () => analyzeMarks(ruleset)],
+    ['conntrack', () => analyzeConntrackOrder(ruleset)],
   ];
+  for (let i = 0; i < passes.length; i++) {
+    yield { phase: 'analysis', message: passes[i][0], percentage: Math.round(PARSE_SHARE + (i * (100 - PARSE_SHARE)) / passes.length) };
+    for (const d of safely(passes[i][1])) diagnostics.push(d);
+  }
   diagnostics.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
   return { ruleset, diagnostics };
 }

@@ -1,7 +1,7 @@
 // The core's front door: text in, ruleset model (with diagnostics) out. Never throws.
 import type { FileKind, Ruleset } from './model/ruleset';
 import { detectKind } from './syntax/detect';
-import { buildIptablesRuleset } from './model/from-iptables';
+import { buildIptablesSteps } from './model/from-iptables';
 import { buildNftRuleset } from './model/from-nft';
 
 export interface ParseOptions {
@@ -13,12 +13,22 @@ export interface ParseOptions {
 }
 
 export function parseRuleset(text: string, opts: ParseOptions = {}): Ruleset {
+  const steps = parseRulesetSteps(text, opts);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** parseRuleset in steps (one parser chunk each for iptables files); yields the share read (0..1).
+ *  Abandoning the generator (`return()`) abandons the parse. Never throws. */
+export function* parseRulesetSteps(text: string, opts: ParseOptions = {}): Generator<number, Ruleset, void> {
   if (text.charCodeAt(0) === 0xfeff) text = ' ' + text.slice(1); // keep columns: a BOM is one UTF-16 unit
   const det = opts.kind ? { kind: opts.kind, family: undefined } : detectKind(text, opts.hint);
   const family = opts.family ?? det.family;
   try {
     if (det.kind === 'nft') return buildNftRuleset(text);
-    return buildIptablesRuleset(text, { kind: det.kind, family });
+    return yield* buildIptablesSteps(text, { kind: det.kind, family });
   } catch (e) {
     // A parser bug must not take the editor down: report it on line 1 and keep going.
     return {

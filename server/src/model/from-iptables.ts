@@ -1,5 +1,5 @@
 // Builds the ruleset model from an iptables-save / restore / `-S` document.
-import { parseIptablesDocument, type IptLine, type RuleItem } from '../syntax/iptables-parser';
+import { parseIptablesDocument, parseIptablesSteps, type IptLine, type RuleItem } from '../syntax/iptables-parser';
 import { builtinHook, builtinPriority, isBuiltinChain, MAX_CHAIN_NAME, TABLE_BUILTINS } from '../knowledge/iptables-tables';
 import { buildRule, type RuleContext } from './iptables-rule';
 import { isKnownOptionFlag } from '../knowledge/iptables-extensions';
@@ -54,6 +54,15 @@ function guessTableFromPolicies(lines: IptLine[]): string {
 }
 
 export function buildIptablesRuleset(text: string, opts: IptablesOptions): Ruleset {
+  const steps = buildIptablesSteps(text, opts);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** buildIptablesRuleset one parser chunk per step; yields the share of the text read (0..1). */
+export function* buildIptablesSteps(text: string, opts: IptablesOptions): Generator<number, Ruleset, void> {
   const diagnostics: Diagnostic[] = [];
   const family = opts.family ?? guessFamily(text);
   const savedBy = SAVED_BY.exec(text.slice(0, 2000));
@@ -196,7 +205,7 @@ export function buildIptablesRuleset(text: string, opts: IptablesOptions): Rules
   // A save file is built line by line as the parser reads it, so its tokens die young; a `-S` listing
   // (small) is read whole first, since its table may have to be guessed from all its `-P` lines.
   if (isSave) {
-    diagnostics.push(...parseIptablesDocument(text, handleLine).diagnostics);
+    for (const d of (yield* parseIptablesSteps(text, handleLine)).diagnostics) diagnostics.push(d);
   } else {
     const doc = parseIptablesDocument(text);
     const guess = guessTableFromPolicies(doc.lines);
@@ -205,7 +214,7 @@ export function buildIptablesRuleset(text: string, opts: IptablesOptions): Rules
       table = openTable(guess, first.range, first.range);
     }
     doc.lines.forEach(handleLine);
-    diagnostics.push(...doc.diagnostics);
+    for (const d of doc.diagnostics) diagnostics.push(d);
   }
   if (isSave && !committed && table && tableHeaderRange) {
     err(diagnostics, tableHeaderRange, 'missing-commit', `table "${table.name}" is never committed: iptables-restore ignores it without a COMMIT line`);

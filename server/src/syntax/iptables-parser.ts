@@ -205,6 +205,16 @@ const CHUNK = 1 << 18;
 
 /** Lex and parse a whole document; each line goes to `onLine` as it is read (or into `lines`). Never throws. */
 export function parseIptablesDocument(text: string, onLine?: (line: IptLine) => void): IptDocument {
+  const steps = parseIptablesSteps(text, onLine);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** The same, one chunk per step: yields the share of the text read so far (0..1), so a caller (the
+ *  language server) can report progress and serve other requests between chunks. */
+export function* parseIptablesSteps(text: string, onLine?: (line: IptLine) => void): Generator<number, IptDocument, void> {
   parser ??= new IptablesDocumentParser();
   // A final newline lets the grammar treat every line alike.
   const src = text.length && text.charCodeAt(text.length - 1) === 10 ? text : text + '\n';
@@ -225,7 +235,7 @@ export function parseIptablesDocument(text: string, onLine?: (line: IptLine) => 
     parser.lineNo = lineNo;
     parser.sink = sink;
     parser.document();
-    diagnostics.push(...parser.diagnostics);
+    for (const d of parser.diagnostics) diagnostics.push(d);
     for (const e of parser.errors) {
       // The grammar accepts any token sequence; reaching this means a bug, reported rather than thrown.
       diagnostics.push({
@@ -239,6 +249,7 @@ export function parseIptablesDocument(text: string, onLine?: (line: IptLine) => 
     parser.input = [];
     parser.sink = () => {};
     at = end;
+    if (at < src.length) yield at / src.length;
   }
   return { lines, diagnostics };
 }
