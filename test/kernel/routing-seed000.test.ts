@@ -1,53 +1,19 @@
 // The seed 000 node profile (examples/seed000-node) loaded into a scratch namespace: its interfaces,
 // addresses, routes and ip rules are recreated from the parsed model, the kernel's listings are parsed
 // back and compared with the profile, and `ip route get` is compared with routeDecision for a grid of
-// marks × destinations × arrival paths.
+// marks × destinations × arrival paths. The namespace is built by node-ns.ts (shared with the full walk).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { Netns, kernelAvailable } from '../support/netns';
-import { loadNodeProfile, parseIpRoutes, parseIpRules, routeDecision, type Route, type IpRule } from '../../server/src/routing/index';
-import { formatInetAddr, formatInetPrefix, scopeName } from '../../server/src/model/routing';
+import { loadNodeProfile, parseIpRoutes, parseIpRules, routeDecision } from '../../server/src/routing/index';
 import { compare, parseRouteGet } from '../routing/route-get';
+import { loadNodeRouting, routeKey as key } from './node-ns';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const avail = kernelAvailable();
-
-function routeArgs(r: Route): string[] {
-  const a = ['route', 'add'];
-  if (r.type !== 'unicast') a.push(r.type);
-  a.push(formatInetPrefix(r.dst), 'table', String(r.table));
-  if (r.multipath) {
-    for (const h of r.nexthops) a.push('nexthop', ...(h.gateway ? ['via', formatInetAddr(h.gateway)] : []), ...(h.dev ? ['dev', h.dev] : []), 'weight', String(h.weight), ...(h.onlink ? ['onlink'] : []));
-  } else if (r.nexthops[0]) {
-    const h = r.nexthops[0];
-    if (h.gateway) a.push('via', formatInetAddr(h.gateway));
-    if (h.dev) a.push('dev', h.dev);
-    if (h.onlink) a.push('onlink');
-  }
-  if (r.src) a.push('src', formatInetAddr(r.src));
-  if (r.scope !== 0) a.push('scope', scopeName(r.scope));
-  if (r.metric) a.push('metric', String(r.metric));
-  return a;
-}
-
-function ruleArgs(r: IpRule): string[] {
-  const a = ['rule', 'add', 'pref', String(r.priority)];
-  if (r.not) a.push('not');
-  if (r.from) a.push('from', r.from.text);
-  if (r.to) a.push('to', r.to.text);
-  if (r.fwmark) a.push('fwmark', r.fwmark.text);
-  if (r.iif) a.push('iif', r.iif);
-  if (r.oif) a.push('oif', r.oif);
-  if (r.action === 'lookup') a.push('lookup', String(r.table));
-  else if (r.action === 'goto') a.push('goto', String(r.gotoTarget));
-  else a.push(r.action);
-  return a;
-}
-
-const key = (r: Route) => `${r.table} ${routeArgs(r).slice(2).filter((x) => x !== 'table').join(' ')}`;
 
 test('seed 000 node: the kernel agrees with the profile\'s routing', { skip: avail.ok ? false : `kernel tests need root: ${avail.reason}` }, () => {
   const p = loadNodeProfile(join(repoRoot, 'examples/seed000-node/node.nflens-node'), (f) => readFileSync(f, 'utf8'));
@@ -55,18 +21,7 @@ test('seed 000 node: the kernel agrees with the profile\'s routing', { skip: ava
   const ns = new Netns('nflg');
   try {
     ns.must(['sysctl', '-qw', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0', 'net.ipv4.ip_forward=1']);
-    let k = 0;
-    for (const i of p.routing.interfaces) {
-      if (i.name === 'lo') continue;
-      ns.must(['ip', 'link', 'add', i.name, 'type', 'veth', 'peer', 'name', `peer${k++}`]);
-      ns.must(['ip', 'link', 'set', i.name, 'up']);
-      ns.must(['ip', 'link', 'set', `peer${k - 1}`, 'up']);
-      for (const a of i.addrs) if (a.family === 'ip') ns.must(['ip', 'addr', 'add', a.text, 'dev', i.name]);
-    }
-    const given = p.routing.routes.filter((r) => r.proto !== 'kernel');
-    for (const r of given) ns.must(['ip', ...routeArgs(r)]);
-    const defaults = new Set([0, 32766, 32767]);
-    for (const r of p.routing.rules) if (!defaults.has(r.priority)) ns.must(['ip', ...ruleArgs(r)]);
+    loadNodeRouting(ns, p);
 
     // Round trip: what the kernel lists is what the profile says.
     const kRules = parseIpRules(ns.must(['ip', 'rule', 'show']));
