@@ -3,7 +3,7 @@
 // right language. In restricted mode it does the same: the server only parses and walks packets through
 // the open ruleset (pure computation); nothing runs a program.
 import * as vscode from 'vscode';
-import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import { LanguageClient, RevealOutputChannelOn, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import { detectLanguage } from './language-detect';
 import { SimulateController } from './simulate-commands';
 
@@ -11,7 +11,12 @@ let client: LanguageClient | undefined;
 
 const LANGUAGES = ['iptables', 'nftables', 'iproute', 'ipset', 'nflens-node'];
 
-export async function activate(context: vscode.ExtensionContext): Promise<void> {
+/** What activate() returns: the integration suite watches the client's state across a server crash. */
+export interface NetfilterLensApi {
+  readonly languageClient: LanguageClient | undefined;
+}
+
+export async function activate(context: vscode.ExtensionContext): Promise<NetfilterLensApi> {
   const module = context.asAbsolutePath('dist/server.js');
   const serverOptions: ServerOptions = {
     run: { module, transport: TransportKind.ipc },
@@ -22,6 +27,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     // Rulesets, and the routing files of a node profile (ip rule / route / addr, rt_tables, ipset, .nflens-node).
     documentSelector: LANGUAGES.flatMap((language) => ['file', 'untitled', 'vscode-remote'].map((scheme) => ({ scheme, language }))),
     initializationOptions: { diagnosticsDelay: config.get<number>('diagnostics.delay', 250) },
+    // A crashed server is restarted (up to 4 times in 3 minutes, then the user is told); on restart the
+    // client opens every document again with its current text, so edits made while it was down are kept.
+    // A restart is logged, not popped up: the output channel opens only on errors.
+    connectionOptions: { maxRestartCount: 4 },
+    revealOutputChannelOn: RevealOutputChannelOn.Error,
   };
   client = new LanguageClient('netfilterLens', 'Netfilter Lens', serverOptions, clientOptions);
   await client.start();
@@ -53,6 +63,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       if (e.document.isUntitled) maybeSwitch(e.document);
     }),
   );
+  return {
+    get languageClient() {
+      return client;
+    },
+  };
 }
 
 export async function deactivate(): Promise<void> {

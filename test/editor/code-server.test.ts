@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,23 @@ function skipReason(): string | false {
 }
 const skip = skipReason();
 if (skip) console.log(`# skipping the code-server tests: ${skip}`);
+
+function newestMtime(dir: string): number {
+  let t = 0;
+  for (const f of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, f.name);
+    t = Math.max(t, f.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+/** ensureBuilt() looks at the server's sources only: rebuild when the client's are newer than its bundle. */
+function ensureClientBuilt(): void {
+  const bundle = join(repoRoot, 'dist/client.js');
+  if (existsSync(bundle) && statSync(bundle).mtimeMs >= newestMtime(join(repoRoot, 'client/src'))) return;
+  const r = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: repoRoot, encoding: 'utf8' });
+  assert.equal(r.status, 0, `build failed:\n${r.stdout}\n${r.stderr}`);
+}
 
 function freePort(): Promise<number> {
   return new Promise((res, rej) => {
@@ -103,6 +120,7 @@ async function launchBrowser(profile: string) {
 describe('code-server: the real workbench and extension host', { skip, timeout: 600000 }, () => {
   before(() => {
     ensureBuilt();
+    ensureClientBuilt();
     const b = spawnSync(process.execPath, [join(repoRoot, 'test/editor/build-suite.mjs')], { encoding: 'utf8' });
     assert.equal(b.status, 0, b.stderr);
   });
@@ -141,7 +159,7 @@ describe('code-server: the real workbench and extension host', { skip, timeout: 
           const code = await Promise.race([exited, new Promise<number>((r) => (timer = setTimeout(() => r(-1), 240000)))]);
           clearTimeout(timer);
           // The workbench logs a lot (chat, accounts); keep Mocha's lines.
-          const mochaLines = logs.filter((l) => /✔|✖|passing|failing|pending|Error|assert/i.test(l) && !/\[(AgentHost|ChatModelSelection)\]/.test(l));
+          const mochaLines = logs.filter((l) => /✔|✖|passing|failing|pending|Error|assert|round \d: killed/i.test(l) && !/\[(AgentHost|ChatModelSelection)\]/.test(l));
           console.log(`# integration suite: exit ${code} after ${Date.now() - t} ms\n${mochaLines.map((l) => '#   ' + l.replace(/\n/g, '\n#   ')).join('\n')}`);
           assert.equal(code, 0, `suite failed (exit ${code}):\n${logs.join('\n')}\ncode-server log:\n${cs.log.slice(-3000)}`);
           assert.ok(logs.some((l) => /passing/.test(l)), 'mocha reported its results');
