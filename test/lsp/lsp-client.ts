@@ -52,11 +52,21 @@ export function fileUri(rel: string): string {
   return pathToFileURL(join(repoRoot, rel)).href;
 }
 
+/** A `$/progress` notification, with when it arrived (performance.now()). */
+export interface ProgressEvent {
+  token: string | number;
+  value: { kind: 'begin' | 'report' | 'end'; title?: string; message?: string; percentage?: number; cancellable?: boolean };
+  at: number;
+}
+
 export class LspClient {
   readonly proc: ChildProcess;
   readonly conn: MessageConnection;
   private waiters: { uri: string; pred: (p: Published) => boolean; resolve: (p: Published) => void }[] = [];
   readonly published: Published[] = [];
+  /** Tokens the server asked to create (window/workDoneProgress/create), in order. */
+  readonly progressTokens: (string | number)[] = [];
+  readonly progress: ProgressEvent[] = [];
   stderr = '';
 
   constructor(args: string[] = ['--stdio']) {
@@ -73,14 +83,23 @@ export class LspClient {
         return true;
       });
     });
+    this.conn.onRequest('window/workDoneProgress/create', (p: { token: string | number }) => {
+      this.progressTokens.push(p.token);
+      return null;
+    });
+    this.conn.onNotification('$/progress', (p: { token: string | number; value: ProgressEvent['value'] }) => {
+      this.progress.push({ ...p, at: performance.now() });
+    });
     this.conn.listen();
   }
 
-  async initialize(initializationOptions: unknown = { diagnosticsDelay: 50 }): Promise<any> {
+  /** `workDoneProgress: true` announces that the client takes server-initiated progress. */
+  async initialize(initializationOptions: unknown = { diagnosticsDelay: 50 }, opts: { workDoneProgress?: boolean } = {}): Promise<any> {
     const r = await this.conn.sendRequest('initialize', {
       processId: process.pid,
       rootUri: pathToFileURL(repoRoot).href,
       capabilities: {
+        ...(opts.workDoneProgress ? { window: { workDoneProgress: true } } : {}),
         textDocument: {
           hover: { contentFormat: ['markdown', 'plaintext'] },
           rename: { prepareSupport: true },

@@ -1,8 +1,9 @@
 // One analysed document: text, model, diagnostics, and the indexes the IDE features query.
 // Built once per document version; every query after that is a lookup (hover must stay fast on
 // 150 000-line dumps).
-import { checkText } from '../check';
+import { checkTextSteps, type CheckProgress, type CheckResult } from '../check';
 import type { ParseOptions } from '../parse';
+import { runSteps, TimeSlice } from '../analysis/steps';
 import type { Action, Chain, Diagnostic, NamedSet, Range, Rule, Ruleset, Table, Variable } from '../model/ruleset';
 import { buildMarkIndex, type MarkIndex } from './mark-index';
 
@@ -76,8 +77,39 @@ export function contains(r: Range, line: number, character: number): boolean {
 
 const OWNER_FLAG = /(?:^|\s)(?:-A|--append|-I|--insert|-R|--replace|-D|--delete)\s+(\S+)/;
 
+/** Progress of one document's analysis: the check (parse, analyses), then the editor's indexes. */
+export interface DocumentProgress {
+  phase: CheckProgress['phase'] | 'index';
+  message: string;
+  /** 0..100 */
+  percentage: number;
+}
+
+/** Share of the progress bar the check takes; the indexes take the rest. */
+const CHECK_SHARE = 90;
+
 export function analyzeDocument(uri: string, text: string, version = 0, opts: ParseOptions = {}): DocumentAnalysis {
-  const checked = checkText(text, opts);
+  return runSteps(analyzeDocumentSteps(uri, text, version, opts));
+}
+
+/** analyzeDocument in steps of a few tens of milliseconds (the check's own steps, then the index loops),
+ *  so the language server stays responsive on 750 000-line dumps and can abandon a stale version. */
+export function* analyzeDocumentSteps(uri: string, text: string, version = 0, opts: ParseOptions = {}): Generator<DocumentProgress, DocumentAnalysis, void> {
+  let checked: CheckResult;
+  const check = checkTextSteps(text, opts);
+  try {
+    for (;;) {
+      const r = check.next();
+      if (r.done) {
+        checked = r.value;
+        break;
+      }
+      yield { ...r.value, percentage: Math.round((r.value.percentage * CHECK_SHARE) / 100) };
+    }
+  } finally {
+    // Abandoned (return()) while the check runs: end it too, so it lets go of its state.
+    check.return(undefined as never);
+  }
   const ruleset = checked.ruleset;
   const diagnostics = [...checked.diagnostics];
   const lines = splitLines(text);
@@ -121,6 +153,13 @@ export function analyzeDocument(uri: string, text: string, version = 0, opts: Pa
     else occurrencesByLine.set(range.start.line, [o]);
   };
 
+  const budget = new TimeSlice();
+  let ruleCount = 0;
+  for (const t of ruleset.tables) for (const c of t.chains) ruleCount += c.rules.length;
+  let rulesDone = 0;
+  const indexing = (): DocumentProgress => ({ phase: 'index', message: 'indexing', percentage: Math.min(100, Math.round(CHECK_SHARE + ((100 - CHECK_SHARE) * rulesDone) / Math.max(1, ruleCount))) });
+  yield indexing();
+
   // The indexes are ours, not the parser's: a bug here must cost features, never the document.
   try {
     for (const t of ruleset.tables) {
@@ -140,6 +179,8 @@ export function analyzeDocument(uri: string, text: string, version = 0, opts: Pa
       for (const c of t.chains) {
         let owner: ChainSymbol | undefined;
         for (const r of c.rules) {
+          if (budget.due()) yield indexing();
+          rulesDone++;
           const ref: RuleRef = { table: t, chain: c, rule: r };
           if (!rulesByLine.has(r.range.start.line)) rulesByLine.set(r.range.start.line, ref);
           if (ruleset.kind !== 'nft') {
@@ -197,6 +238,7 @@ export function analyzeDocument(uri: string, text: string, version = 0, opts: Pa
 
   // Built now rather than on the first hover, so no hover pays for the whole file.
   const doc = { uri, text, version, ruleset, diagnostics, lines, chains, sets, variables, occurrencesByLine, rulesByLine } as Omit<DocumentAnalysis, 'marks'> & { marks: MarkIndex };
+  yield indexing();
   try {
     doc.marks = buildMarkIndex(doc);
   } catch (e) {

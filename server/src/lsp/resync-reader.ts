@@ -8,11 +8,19 @@ const CRLF2 = Buffer.from('\r\n\r\n', 'ascii');
 /** A body larger than this is not a message we want: skip it rather than buffer without end. */
 const MAX_BODY = 512 * 1024 * 1024;
 
+/** Frames whose body is not a message: the owner answers them (JSON-RPC: -32700 / -32600, id null). */
+export interface ResyncHandlers {
+  /** The body is not JSON. */
+  onParseError?(message: string): void;
+  /** The body is JSON but no message (not an object, or an object with neither method nor id). */
+  onInvalidMessage?(message: string): void;
+}
+
 export class ResyncMessageReader extends AbstractMessageReader {
   private buf = Buffer.alloc(0);
   private callback: DataCallback | undefined;
 
-  constructor(private readonly input: NodeJS.ReadableStream) {
+  constructor(private readonly input: NodeJS.ReadableStream, private readonly handlers: ResyncHandlers = {}) {
     super();
     input.on('error', (e: Error) => this.fireError(e));
     input.on('close', () => this.fireClose());
@@ -82,13 +90,19 @@ export class ResyncMessageReader extends AbstractMessageReader {
       let msg: Message | undefined;
       try {
         msg = JSON.parse(body) as Message;
-      } catch {
+      } catch (e) {
         this.fireError(new Error('body is not JSON'));
+        this.handlers.onParseError?.((e as Error).message);
         this.resync(bodyStart);
         continue;
       }
       this.buf = this.buf.subarray(bodyStart + length);
-      if (msg && typeof msg === 'object' && this.callback) this.callback(msg);
+      if (!msg || typeof msg !== 'object' || Array.isArray(msg) || (!('method' in msg) && !('id' in msg))) {
+        this.handlers.onInvalidMessage?.(Array.isArray(msg) ? 'batches are not supported' : 'not a JSON-RPC request, notification or response');
+        // An object still goes to the connection, which logs it (as before); anything else is dropped.
+        if (!msg || typeof msg !== 'object' || Array.isArray(msg)) continue;
+      }
+      if (this.callback) this.callback(msg);
     }
   }
 }

@@ -8,6 +8,7 @@ import {
   DocumentHighlightKind,
   ErrorCodes,
   FoldingRangeKind,
+  LSPErrorCodes,
   ProposedFeatures,
   ResponseError,
   SemanticTokensBuilder,
@@ -15,14 +16,17 @@ import {
   SymbolKind,
   TextDocuments,
   TextDocumentSyncKind,
+  type CancellationToken,
   type CompletionItem,
   type Diagnostic as LspDiagnostic,
   type DocumentSymbol,
   type InitializeResult,
+  type ResponseMessage,
+  type WorkDoneProgressServerReporter,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { Diagnostic } from '../model/ruleset';
-import { AnalysisHost } from '../ide/host';
+import { AnalysisCancelled, AnalysisHost } from '../ide/host';
 import { definition, documentHighlights, prepareRename, references, rename } from '../ide/navigation';
 import { documentSymbols, foldingRanges, workspaceSymbols } from '../ide/symbols';
 import { hover } from '../ide/hover';
@@ -37,20 +41,130 @@ import { simulate, simulateLenses, type SimulateParams } from '../ide/simulate-l
 import { codeActions } from '../ide/code-actions';
 import { markMap, markMapText } from '../analysis/mark-analysis';
 import { ResyncMessageReader } from './resync-reader';
-import type { DocumentAnalysis } from '../ide/document';
+import type { DocumentAnalysis, DocumentProgress } from '../ide/document';
 import { SEMANTIC_TOKEN_MODIFIERS, SEMANTIC_TOKEN_TYPES, type CompletionKind, type SymbolItem, type SymbolKind as IdeSymbolKind } from '../ide/types';
 
-// Over stdio, a reader that survives a bad frame (the stock one stays deaf after one); IPC as usual.
-const connection = process.argv.includes('--stdio')
-  ? createConnection(ProposedFeatures.all, new ResyncMessageReader(process.stdin), new StreamMessageWriter(process.stdout))
-  : createConnection(ProposedFeatures.all);
+// Over stdio, a reader that survives a bad frame (the stock one stays deaf after one) and answers what
+// cannot be a request as JSON-RPC says: -32700 for a body that is not JSON, -32600 for JSON that is not a
+// message (both with id null). IPC as usual.
+function stdioConnection() {
+  const writer = new StreamMessageWriter(process.stdout);
+  const reply = (code: number, message: string) => {
+    const r: ResponseMessage = { jsonrpc: '2.0', id: null, error: { code, message } };
+    writer.write(r).catch(() => undefined);
+  };
+  const reader = new ResyncMessageReader(process.stdin, {
+    onParseError: (m) => reply(ErrorCodes.ParseError, `Parse error: ${m}`),
+    onInvalidMessage: (m) => reply(ErrorCodes.InvalidRequest, `Invalid Request: ${m}`),
+  });
+  return createConnection(ProposedFeatures.all, reader, writer);
+}
+const connection = process.argv.includes('--stdio') ? stdioConnection() : createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
-const host = new AnalysisHost();
+const host = new AnalysisHost({
+  onStart: (uri, version) => progressStart(uri, version),
+  onProgress: (uri, version, p) => progressReport(uri, version, p),
+  onEnd: (uri, version, a) => {
+    progressEnd(uri, version);
+    // Diagnostics go out when a version's analysis completes (whoever started it), if it is still current.
+    if (a && host.version(uri) === version && documents.get(uri)) publishDiagnostics(a);
+  },
+  onError: (uri, version, e) => connection.console.error(`analysis of ${uri} (version ${version}) failed: ${(e as Error)?.stack ?? e}`),
+});
 /** Milliseconds of quiet typing before diagnostics are computed and published. */
 let diagnosticsDelay = 250;
 const timers = new Map<string, NodeJS.Timeout>();
 
+// ---- work-done progress while a document is analysed (server-initiated, when the client supports it).
+// Shown only for analyses that last: a small file's analysis ends before anyone could see a bar.
+let progressSupported = false;
+const PROGRESS_AFTER_MS = 200;
+interface Progress {
+  version: number;
+  started: number;
+  reporter?: Promise<WorkDoneProgressServerReporter | undefined>;
+  last: number;
+}
+const progress = new Map<string, Progress>();
+
+function progressStart(uri: string, version: number) {
+  progressEnd(uri, progress.get(uri)?.version ?? version);
+  progress.set(uri, { version, started: Date.now(), last: -1 });
+}
+
+function progressReport(uri: string, version: number, p: DocumentProgress) {
+  const s = progress.get(uri);
+  if (!s || s.version !== version || !progressSupported) return;
+  if (!s.reporter) {
+    if (Date.now() - s.started < PROGRESS_AFTER_MS) return;
+    const name = decodeURIComponent(uri.slice(uri.lastIndexOf('/') + 1).replace(/^untitled:/, ''));
+    const pct = p.percentage;
+    s.last = pct;
+    s.reporter = connection.window.createWorkDoneProgress().then(
+      (r) => { r.begin(`Netfilter Lens: analysing ${name}`, pct, p.message, false); return r; },
+      () => undefined, // the client refused the token: no bar
+    );
+    return;
+  }
+  // Percentages only rise, and one report per percent is plenty.
+  if (p.percentage <= s.last) return;
+  s.last = p.percentage;
+  const pct = p.percentage;
+  void s.reporter.then((r) => r?.report(pct, p.message));
+}
+
+function progressEnd(uri: string, version: number) {
+  const s = progress.get(uri);
+  if (!s || s.version !== version) return;
+  progress.delete(uri);
+  void s.reporter?.then((r) => r?.done());
+}
+
+// ---- request plumbing: params checked before use (-32602), cancellation honoured (-32800).
+function invalid(message: string): ResponseError<void> {
+  return new ResponseError(ErrorCodes.InvalidParams, message);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isPosition(v: unknown): boolean {
+  return isObject(v) && typeof v.line === 'number' && typeof v.character === 'number';
+}
+
+/** Throws InvalidParams unless `p` has `textDocument.uri` (and a position / range when asked). */
+function checkDocParams(p: unknown, method: string, needs: { position?: boolean; range?: boolean } = {}): void {
+  if (!isObject(p)) throw invalid(`${method}: params must be an object`);
+  if (!isObject(p.textDocument) || typeof p.textDocument.uri !== 'string') throw invalid(`${method}: params.textDocument.uri must be a string`);
+  if (needs.position && !isPosition(p.position)) throw invalid(`${method}: params.position must be {line, character}`);
+  if (needs.range && !(isObject(p.range) && isPosition(p.range.start) && isPosition(p.range.end))) throw invalid(`${method}: params.range must be {start, end}`);
+}
+
+function cancelled(): ResponseError<void> {
+  return new ResponseError(LSPErrorCodes.RequestCancelled, 'request cancelled');
+}
+
+/** The current version's analysis of a ruleset document, waiting while it runs (cancellable). */
+async function analysed(uri: string, token: CancellationToken): Promise<DocumentAnalysis | undefined> {
+  try {
+    const a = await host.analysis(uri, token);
+    if (token.isCancellationRequested) throw cancelled();
+    return a;
+  } catch (e) {
+    if (e instanceof AnalysisCancelled) throw cancelled();
+    throw e;
+  }
+}
+
+/** After a long computation: a request cancelled meanwhile gets RequestCancelled, not a stale result. */
+function unlessCancelled<T>(token: CancellationToken, v: T): T {
+  if (token.isCancellationRequested) throw cancelled();
+  return v;
+}
+
 connection.onInitialize((params): InitializeResult => {
+  progressSupported = params.capabilities?.window?.workDoneProgress === true;
   const opts = (params.initializationOptions ?? {}) as { diagnosticsDelay?: number };
   if (typeof opts.diagnosticsDelay === 'number' && opts.diagnosticsDelay >= 0) diagnosticsDelay = opts.diagnosticsDelay;
   return {
@@ -179,7 +293,8 @@ function scheduleDiagnostics(uri: string) {
     timers.delete(uri);
     const doc = documents.get(uri);
     if (doc && isRoutingDoc(doc)) publishRoutingDiagnostics(doc);
-    else publishDiagnostics(uri);
+    // Starts the analysis if no request has; its end publishes the diagnostics (host onEnd).
+    else void host.analysis(uri).catch((e) => connection.console.error(`analysis of ${uri} failed: ${(e as Error)?.stack ?? e}`));
   }, diagnosticsDelay));
 }
 
@@ -201,10 +316,8 @@ const SEVERITY: Record<Diagnostic['severity'], DiagnosticSeverity> = {
   hint: DiagnosticSeverity.Hint,
 };
 
-function publishDiagnostics(uri: string) {
-  const doc = documents.get(uri);
-  const a = host.get(uri);
-  if (!doc || !a) return;
+function publishDiagnostics(a: DocumentAnalysis) {
+  const uri = a.uri;
   // The document's own profile problems (a `# nflens-node:` comment that points nowhere...) join its diagnostics.
   const own = [...a.diagnostics, ...profileOf(a).diagnostics];
   const diagnostics: LspDiagnostic[] = own.map(toLspDiagnostic(uri));
@@ -229,14 +342,15 @@ documents.onDidClose((e) => {
   void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
 });
 
-connection.onHover((p) => {
+connection.onHover(async (p, token) => {
+  checkDocParams(p, 'textDocument/hover', { position: true });
   const doc = documents.get(p.textDocument.uri);
   if (doc && isRoutingDoc(doc)) {
     const { ctx } = routingContextOf(doc);
     const h = ctx && routingHover(ctx, { uri: doc.uri, text: doc.getText() }, p.position.line, p.position.character);
     return h ? { contents: { kind: 'markdown', value: h.markdown }, range: h.range } : null;
   }
-  const a = host.get(p.textDocument.uri);
+  const a = await analysed(p.textDocument.uri, token);
   if (!a) return null;
   const h = hover(a, p.position.line, p.position.character);
   const r = routingHoverFor(a, p.position.line, p.position.character);
@@ -245,22 +359,25 @@ connection.onHover((p) => {
   return { contents: { kind: 'markdown', value }, range: (h ?? r)!.range };
 });
 
-connection.onDefinition((p) => {
+connection.onDefinition(async (p, token) => {
+  checkDocParams(p, 'textDocument/definition', { position: true });
   const doc = documents.get(p.textDocument.uri);
   if (doc && isRoutingDoc(doc)) {
     const { ctx } = routingContextOf(doc);
     return ctx ? routingDefinition(ctx, { uri: doc.uri, text: doc.getText() }, p.position.line, p.position.character) : [];
   }
-  const a = host.get(p.textDocument.uri);
+  const a = await analysed(p.textDocument.uri, token);
   return a ? [...definition(a, p.position.line, p.position.character), ...routingDefinitionFor(a, p.position.line, p.position.character)] : [];
 });
 
 // Quick fixes the analyses attach to their diagnostics (declare a chain, fix a mask, remove a dead rule),
 // computed on the analysed text so edits and diagnostics agree on positions.
-connection.onCodeAction((p) => {
+connection.onCodeAction(async (p, token) => {
+  checkDocParams(p, 'textDocument/codeAction', { range: true });
   const doc = documents.get(p.textDocument.uri);
-  const a = host.get(p.textDocument.uri);
-  if (!doc || !a || isRoutingDoc(doc) || a.version !== doc.version) return [];
+  if (!doc || isRoutingDoc(doc)) return [];
+  const a = await analysed(p.textDocument.uri, token);
+  if (!a || a.version !== documents.get(doc.uri)?.version) return [];
   const toLsp = toLspDiagnostic(doc.uri);
   return codeActions(a.text, a.diagnostics, p.range).map((c) => ({
     title: c.title,
@@ -270,13 +387,15 @@ connection.onCodeAction((p) => {
   }));
 });
 
-connection.onReferences((p) => {
-  const a = host.get(p.textDocument.uri);
-  return a ? references(a, p.position.line, p.position.character, p.context.includeDeclaration) : [];
+connection.onReferences(async (p, token) => {
+  checkDocParams(p, 'textDocument/references', { position: true });
+  const a = await analysed(p.textDocument.uri, token);
+  return a ? unlessCancelled(token, references(a, p.position.line, p.position.character, p.context?.includeDeclaration === true)) : [];
 });
 
-connection.onDocumentHighlight((p) => {
-  const a = host.get(p.textDocument.uri);
+connection.onDocumentHighlight(async (p, token) => {
+  checkDocParams(p, 'textDocument/documentHighlight', { position: true });
+  const a = await analysed(p.textDocument.uri, token);
   if (!a) return [];
   return documentHighlights(a, p.position.line, p.position.character).map((h) => ({
     range: h.range,
@@ -284,16 +403,19 @@ connection.onDocumentHighlight((p) => {
   }));
 });
 
-connection.onPrepareRename((p) => {
-  const a = host.get(p.textDocument.uri);
+connection.onPrepareRename(async (p, token) => {
+  checkDocParams(p, 'textDocument/prepareRename', { position: true });
+  const a = await analysed(p.textDocument.uri, token);
   const r = a && prepareRename(a, p.position.line, p.position.character);
   if (!r) return null;
   if ('error' in r) return new ResponseError(ErrorCodes.InvalidRequest, r.error);
   return r;
 });
 
-connection.onRenameRequest((p) => {
-  const a = host.get(p.textDocument.uri);
+connection.onRenameRequest(async (p, token) => {
+  checkDocParams(p, 'textDocument/rename', { position: true });
+  if (typeof p.newName !== 'string') throw invalid('textDocument/rename: params.newName must be a string');
+  const a = await analysed(p.textDocument.uri, token);
   if (!a) return null;
   const r = rename(a, p.position.line, p.position.character, p.newName);
   if ('error' in r) return new ResponseError(ErrorCodes.InvalidRequest, r.error);
@@ -319,24 +441,33 @@ function toDocumentSymbol(s: SymbolItem): DocumentSymbol {
   };
 }
 
-connection.onDocumentSymbol((p) => {
+connection.onDocumentSymbol(async (p, token) => {
+  checkDocParams(p, 'textDocument/documentSymbol');
   const doc = documents.get(p.textDocument.uri);
   if (doc && isRoutingDoc(doc)) return routingDocumentSymbols(routingKind(doc), doc.getText(), { path: uriToPath(doc.uri) }).map(toDocumentSymbol);
-  const a = host.get(p.textDocument.uri);
-  return a ? documentSymbols(a).map(toDocumentSymbol) : [];
+  const a = await analysed(p.textDocument.uri, token);
+  return a ? unlessCancelled(token, documentSymbols(a).map(toDocumentSymbol)) : [];
 });
 
-connection.onWorkspaceSymbol((p) =>
-  workspaceSymbols(host.all(), p.query).map((s) => ({
+connection.onWorkspaceSymbol(async (p, token) => {
+  if (!isObject(p) || typeof p.query !== 'string') throw invalid('workspace/symbol: params.query must be a string');
+  // Every open ruleset, each at its current version (waiting for those still being analysed).
+  const all: DocumentAnalysis[] = [];
+  for (const uri of host.uris()) {
+    const a = await analysed(uri, token);
+    if (a) all.push(a);
+  }
+  return unlessCancelled(token, workspaceSymbols(all, p.query).map((s) => ({
     name: s.name,
     kind: SYMBOL_KIND[s.kind],
     containerName: s.containerName,
     location: s.location,
-  })),
-);
+  })));
+});
 
-connection.onFoldingRanges((p) => {
-  const a = host.get(p.textDocument.uri);
+connection.onFoldingRanges(async (p, token) => {
+  checkDocParams(p, 'textDocument/foldingRange');
+  const a = await analysed(p.textDocument.uri, token);
   if (!a) return [];
   return foldingRanges(a).map((f) => ({ startLine: f.startLine, endLine: f.endLine, kind: f.kind === 'comment' ? FoldingRangeKind.Comment : FoldingRangeKind.Region }));
 });
@@ -352,8 +483,9 @@ const COMPLETION_KIND: Record<CompletionKind, CompletionItemKind> = {
   variable: CompletionItemKind.Variable,
 };
 
-connection.onCompletion((p): CompletionItem[] => {
-  const a = host.get(p.textDocument.uri);
+connection.onCompletion(async (p, token): Promise<CompletionItem[]> => {
+  checkDocParams(p, 'textDocument/completion', { position: true });
+  const a = await analysed(p.textDocument.uri, token);
   if (!a) return [];
   return completions(a, p.position.line, p.position.character).map((c, i) => ({
     label: c.label,
@@ -365,41 +497,45 @@ connection.onCompletion((p): CompletionItem[] => {
   }));
 });
 
-connection.languages.semanticTokens.on((p) => {
-  const a = host.get(p.textDocument.uri);
+connection.languages.semanticTokens.on(async (p, token) => {
+  checkDocParams(p, 'textDocument/semanticTokens/full');
+  const a = await analysed(p.textDocument.uri, token);
   const b = new SemanticTokensBuilder();
   if (!a) return b.build();
-  for (const t of semanticTokens(a)) {
+  const tokens = unlessCancelled(token, semanticTokens(a));
+  for (const t of tokens) {
     let mods = 0;
     for (const m of t.modifiers) mods |= 1 << SEMANTIC_TOKEN_MODIFIERS.indexOf(m);
     b.push(t.line, t.character, t.length, SEMANTIC_TOKEN_TYPES.indexOf(t.type), mods);
   }
-  return b.build();
+  return unlessCancelled(token, b.build());
 });
 
 // "Simulate packet from here" (issue 5): lenses above rules and chains; the walk itself answers
 // `nflens/simulate` from the open document (pure computation, nothing is run).
-connection.onCodeLens((p) => {
+connection.onCodeLens(async (p, token) => {
+  checkDocParams(p, 'textDocument/codeLens');
   const doc = documents.get(p.textDocument.uri);
   if (!doc || isRoutingDoc(doc)) return [];
-  const a = host.get(p.textDocument.uri);
+  const a = await analysed(p.textDocument.uri, token);
   if (!a) return [];
   return simulateLenses(a.uri, a.ruleset).map((l) => ({ range: l.range, command: { title: l.title, command: l.command, arguments: l.arguments } }));
 });
 
 // The mark map (issue 4): for every packet-mark and ct-mark bit, the rules that set, clear, copy and test it.
-connection.onRequest('nflens/markMap', (p: { uri: string }) => {
-  const a = host.get(p?.uri);
+connection.onRequest('nflens/markMap', async (p: { uri: string }, token: CancellationToken) => {
+  if (!isObject(p) || typeof p.uri !== 'string') throw invalid('nflens/markMap needs {uri}');
+  const a = await analysed(p.uri, token);
   if (!a) throw new ResponseError(ErrorCodes.InvalidParams, `not an open ruleset: ${p?.uri}`);
   return { text: markMapText(markMap(a.ruleset)) || 'No rule of this file sets or tests a mark.' };
 });
 
-connection.onRequest('nflens/simulate', (p: SimulateParams) => {
+connection.onRequest('nflens/simulate', async (p: SimulateParams, token: CancellationToken) => {
   if (!p || typeof p.uri !== 'string') return new ResponseError(ErrorCodes.InvalidParams, 'nflens/simulate needs {uri}');
   if (p.line !== undefined && (!Number.isInteger(p.line) || p.line < 0)) return new ResponseError(ErrorCodes.InvalidParams, 'line is a 0-based line number');
   if (p.packet !== undefined && typeof p.packet !== 'string') return new ResponseError(ErrorCodes.InvalidParams, 'packet is a packet line');
   const doc = documents.get(p.uri);
-  const a = doc && !isRoutingDoc(doc) ? host.get(p.uri) : undefined;
+  const a = doc && !isRoutingDoc(doc) ? await analysed(p.uri, token) : undefined;
   if (!a) return new ResponseError(ErrorCodes.InvalidParams, `${p.uri} is not an open ruleset`);
   // A ruleset that belongs to a node profile walks with the profile's routing and ipsets.
   const profile = profileOf(a).context?.profile;
