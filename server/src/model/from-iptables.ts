@@ -3,7 +3,7 @@ import { parseIptablesDocument, parseIptablesSteps, type IptLine, type RuleItem 
 import { builtinHook, builtinPriority, isBuiltinChain, MAX_CHAIN_NAME, TABLE_BUILTINS } from '../knowledge/iptables-tables';
 import { buildRule, type RuleContext } from './iptables-rule';
 import { isKnownOptionFlag } from '../knowledge/iptables-extensions';
-import type { Chain, Diagnostic, FileKind, Range, Rule, Ruleset, Table } from './ruleset';
+import { spanRange, type Chain, type Diagnostic, type FileKind, type Range, type Rule, type Ruleset, type Table } from './ruleset';
 
 const COMMANDS: Record<string, string> = {
   '-A': 'append', '--append': 'append',
@@ -27,9 +27,7 @@ function err(diags: Diagnostic[], range: Range, code: string, message: string, s
   diags.push({ range, severity, code, message });
 }
 
-function span(a: Range, b: Range): Range {
-  return { start: a.start, end: b.end };
-}
+const span = spanRange;
 
 /** The table named by a shell-prompt comment such as `# iptables -S -t raw` or `$ iptables -t nat -S`. */
 function tableHint(comment: string): string | undefined {
@@ -400,7 +398,7 @@ function joinTerminalWraps(items: RuleItem[], diagnostics: Diagnostic[]): RuleIt
       kind: a.kind === 'flag' ? 'flag' : a.kind === 'string' || b.kind === 'string' ? 'string' : 'word',
       text: a.text + b.text,
       value: a.value + b.value,
-      range: { start: a.range.start, end: b.range.end },
+      range: spanRange(a.range, b.range),
     };
     out[out.length - 1] = merged;
     err(diagnostics, { start: a.range.end, end: b.range.start }, 'terminal-wrap', `"${a.text}" and "${b.text}" look like one token cut by a terminal wrap at column ${width}; read as "${merged.text}"`, 'warning');

@@ -3,7 +3,7 @@
 // Option lookup follows iptables: base options first, then the most recently loaded module that has
 // the option; `-p tcp --dport 80` loads the protocol's match implicitly; unique prefixes of long names
 // are accepted (getopt). Hot path: one call per rule, no closures or regexes built per call.
-import type { Action, Diagnostic, Match, Option, Range, Value } from './ruleset';
+import { LineRange, spanRange, type Action, type Diagnostic, type Match, type Option, type Range, type Value } from './ruleset';
 import type { RuleItem } from '../syntax/iptables-parser';
 import {
   ALL_MATCHES, ALL_TARGETS, BASE_LONG_NAMES, BASE_OPTIONS, findMatch, findTarget, otherFamilyOnly, VERDICTS,
@@ -55,14 +55,21 @@ function diag(out: Diagnostic[], range: Range, severity: Diagnostic['severity'],
   out.push({ range, severity, code, message });
 }
 
-function span(a: Range, b: Range): Range {
-  return { start: a.start, end: b.end };
-}
+const span = spanRange;
 
 /** Sub-range of a token: columns [from, to) relative to its start (tokens are single-line). */
 function sub(r: Range, from: number, to: number): Range {
+  if (r instanceof LineRange) return new LineRange(r.line, r.startCh + from, r.startCh + to);
   const line = r.start.line, c = r.start.character;
-  return { start: { line, character: c + from }, end: { line, character: c + to } };
+  return new LineRange(line, c + from, c + to);
+}
+
+function exactOptions(os: Option[]): Option[] {
+  for (let i = 0; i < os.length; i++) {
+    const o = os[i];
+    if (o.values.length && !Object.isFrozen(o.values)) o.values = o.values.slice();
+  }
+  return os.length ? os.slice() : os;
 }
 
 const IN_CHAINS = new Set(['PREROUTING', 'INPUT', 'FORWARD']);
@@ -278,13 +285,20 @@ class RuleBuilder {
     for (let k = 0; k < loaded.length; k++) {
       const l = loaded[k];
       const os = l.options;
-      // The match/action range was allocated at load time for this rule: extend it in place.
-      if (os.length) (l.match ? l.match.range : l.action!.range).end = os[os.length - 1].range.end;
+      // The match/action range spans its options.
+      if (os.length) {
+        const end = os[os.length - 1].range;
+        if (l.match) l.match.range = span(l.match.range, end);
+        else l.action!.range = span(l.action!.range, end);
+      }
       if (l.spec) this.checkModule(l, l.spec);
     }
     if (this.protoNegated && this.proto === 0 && this.protoRange) diag(diagnostics, this.protoRange, 'error', 'never-matches', '"! -p all" can never match: every packet has some protocol');
 
-    const out: BuiltRule = { matches, actions, comment: this.comment, counters: this.counters, diagnostics: diagnostics.length ? diagnostics.slice() : NO_DIAGNOSTICS };
+    // Arrays that grew by push hold spare capacity (17 slots for one item): the model keeps exact copies.
+    for (let k = 0; k < matches.length; k++) matches[k].options = exactOptions(matches[k].options);
+    for (let k = 0; k < actions.length; k++) actions[k].options = exactOptions(actions[k].options);
+    const out: BuiltRule = { matches: matches.slice(), actions: actions.slice(), comment: this.comment, counters: this.counters, diagnostics: diagnostics.length ? diagnostics.slice() : NO_DIAGNOSTICS };
     diagnostics.length = 0;
     this.items = NO_ITEMS;
     for (let k = 0; k < loaded.length; k++) { const l = loaded[k]; l.spec = l.match = l.action = undefined; l.options = NO_OPTIONS; }
@@ -309,7 +323,7 @@ class RuleBuilder {
         break;
       }
     }
-    const m: Match = { module: name, moduleRange: nameRange, known: !!spec, options: [], range: { start: from.start, end: to.end } };
+    const m: Match = { module: name, moduleRange: nameRange, known: !!spec, options: [], range: span(from, to) };
     this.matches.push(m);
     const l = this.record(name, spec, m.options, nameRange ?? from);
     l.match = m;
@@ -440,7 +454,7 @@ class RuleBuilder {
           chainRange: noChain ? undefined : argRange,
           known: verdict || !!spec,
           options: [],
-          range: { start: it.range.start, end: argRange!.end },
+          range: span(it.range, argRange!),
           nameRange: argRange!,
         };
         if (other) diag(diagnostics, argRange!, 'error', 'family-mismatch', `target "${name}" exists only for ${family === 'ip' ? 'IPv6 (ip6tables)' : 'IPv4 (iptables)'}`);
@@ -489,7 +503,7 @@ class RuleBuilder {
           this.protoNegated = !!bang;
         }
       }
-      opt.range = { start: opt.range.start, end: argRange!.end };
+      opt.range = span(opt.range, argRange!);
       if (b.name === 'protocol') this.protoRange = opt.range;
     }
     if (b.name === 'fragment' && family === 'ip6') {
@@ -516,7 +530,7 @@ class RuleBuilder {
 
   baseOption(b: BaseOption, it: RuleItem, nameRange: Range, bang: RuleItem | undefined): Option {
     const flag = nameRange === it.range ? it.text : it.text.slice(0, nameRange.end.character - nameRange.start.character);
-    return { name: b.name, flag, negated: !!bang, values: NO_VALUES, range: bang ? { start: bang.range.start, end: it.range.end } : it.range, nameRange };
+    return { name: b.name, flag, negated: !!bang, values: NO_VALUES, range: bang ? span(bang.range, it.range) : it.range, nameRange };
   }
 
   pushBase(opt: Option, b: BaseOption) {
@@ -540,7 +554,7 @@ class RuleBuilder {
     idx++;
     if (owner.protoAt === null) owner.protoAt = this.protoNegated ? undefined : this.proto;
     const flag = inline !== undefined ? it.text.slice(0, inlineAt - 1) : it.text;
-    const opt: Option = { name: spec.name, flag, negated: !!bang, values: NO_VALUES, range: bang ? { start: bang.range.start, end: it.range.end } : it.range, nameRange };
+    const opt: Option = { name: spec.name, flag, negated: !!bang, values: NO_VALUES, range: bang ? span(bang.range, it.range) : it.range, nameRange };
     if (bang && !spec.neg) diag(diagnostics, bang.range, 'error', 'not-negatable', `${flag} cannot be negated`);
     if (!spec.multi && hasOptionNamed(owner.options, spec.name)) {
       diag(diagnostics, nameRange, 'error', 'duplicate-option', `${flag} is given twice for ${owner.name}; iptables allows it once`);
@@ -586,7 +600,7 @@ class RuleBuilder {
         lastRange = range;
       }
       if (values) opt.values = values;
-      if (lastRange) opt.range = { start: opt.range.start, end: lastRange.end };
+      if (lastRange) opt.range = span(opt.range, lastRange);
     } else if (inline !== undefined) {
       diag(diagnostics, sub(it.range, inlineAt, it.text.length), 'error', 'unexpected-argument', `${flag} takes no argument`);
     }

@@ -174,16 +174,43 @@ export interface Ruleset {
   diagnostics: Diagnostic[];
 }
 
+/** A range inside one line, stored as three numbers: a 150 000-line dump holds millions of ranges, and
+ *  this is one small object where a plain Range is three. Its positions are made on access, so they are
+ *  values (never compare them by identity, never assign to them); JSON sees a plain Range. */
+export class LineRange implements Range {
+  constructor(readonly line: number, readonly startCh: number, readonly endCh: number) {}
+  get start(): Position {
+    return { line: this.line, character: this.startCh };
+  }
+  get end(): Position {
+    return { line: this.line, character: this.endCh };
+  }
+  toJSON(): { start: Position; end: Position } {
+    return { start: this.start, end: this.end };
+  }
+}
+
+export function lineRange(line: number, startCh: number, endCh: number): Range {
+  return new LineRange(line, startCh, endCh);
+}
+
+/** From the start of `a` to the end of `b`. */
+export function spanRange(a: Range, b: Range): Range {
+  if (a instanceof LineRange && b instanceof LineRange && a.line === b.line) return new LineRange(a.line, a.startCh, b.endCh);
+  return { start: a.start, end: b.end };
+}
+
 export function pos(line: number, character: number): Position {
   return { line, character };
 }
 
 export function range(line: number, startCh: number, endLine: number, endCh: number): Range {
+  if (line === endLine) return new LineRange(line, startCh, endCh);
   return { start: { line, character: startCh }, end: { line: endLine, character: endCh } };
 }
 
 export function rangeOnLine(line: number, startCh: number, endCh: number): Range {
-  return range(line, startCh, line, endCh);
+  return new LineRange(line, startCh, endCh);
 }
 
 export function ruleCount(rs: Ruleset): number {

@@ -18,7 +18,7 @@ import {
   TableHeader,
 } from './iptables-lexer';
 import { unquote } from './line-lexing';
-import type { Diagnostic, Range } from '../model/ruleset';
+import { LineRange, spanRange, type Diagnostic, type Range } from '../model/ruleset';
 
 export interface RuleItem {
   kind: 'flag' | 'bang' | 'word' | 'string';
@@ -72,14 +72,14 @@ class IptablesDocumentParser extends EmbeddedActionsParser {
 
   private r(t: IToken): Range {
     const c = t.startOffset - this.lineStart;
-    return { start: { line: this.lineNo, character: c }, end: { line: this.lineNo, character: c + t.image.length } };
+    return new LineRange(this.lineNo, c, c + t.image.length);
   }
 
   private extra(toks: IToken[], what: string): void {
     if (!toks.length) return;
     const a = this.r(toks[0]), b = this.r(toks[toks.length - 1]);
     this.diagnostics.push({
-      range: { start: a.start, end: b.end },
+      range: spanRange(a, b),
       severity: 'error',
       code: 'syntax',
       message: `unexpected ${JSON.stringify(toks.map((t) => t.image).join(' '))} ${what}`,
@@ -112,7 +112,7 @@ class IptablesDocumentParser extends EmbeddedActionsParser {
           const tail = this.SUBRULE(this.rest);
           this.ACTION(() => {
             const r = this.r(t);
-            this.sink({ kind: 'table', name: t.image.slice(1), range: r, nameRange: { start: { line: r.start.line, character: r.start.character + 1 }, end: r.end } });
+            this.sink({ kind: 'table', name: t.image.slice(1), range: r, nameRange: new LineRange(this.lineNo, (r as LineRange).startCh + 1, (r as LineRange).endCh) });
             this.extra(tail, 'after the table header');
           });
         },
@@ -159,11 +159,11 @@ class IptablesDocumentParser extends EmbeddedActionsParser {
     this.sink({
       kind: 'chain',
       name: c.image.slice(1),
-      nameRange: { start: { line: r.start.line, character: r.start.character + 1 }, end: r.end },
+      nameRange: new LineRange(this.lineNo, (r as LineRange).startCh + 1, (r as LineRange).endCh),
       policy: p?.image,
       policyRange: p ? this.r(p) : undefined,
       counters: k ? parseCounters(k.image) : undefined,
-      range: { start: r.start, end: this.r(last).end },
+      range: spanRange(r, this.r(last)),
     });
     this.extra(tail.slice(i), 'in chain declaration: expected ":CHAIN POLICY [packets:bytes]"');
   }
@@ -176,7 +176,8 @@ class IptablesDocumentParser extends EmbeddedActionsParser {
       const t = toks[i];
       const tt = t.tokenType;
       const kind = tt === Flag ? 'flag' : tt === Bang ? 'bang' : tt === QuotedString ? 'string' : 'word';
-      items[j] = { kind, text: t.image, value: kind === 'string' ? unquote(t.image) : t.image, range: this.r(t) };
+      const text = intern(t.image);
+      items[j] = { kind, text, value: kind === 'string' ? unquote(text) : text, range: this.r(t) };
     }
     const first = k ? this.r(k) : items[0]?.range;
     if (!items.length) {
@@ -187,12 +188,24 @@ class IptablesDocumentParser extends EmbeddedActionsParser {
       kind: 'command',
       counters: k ? parseCounters(k.image) : undefined,
       items,
-      range: { start: first.start, end: items[items.length - 1].range.end },
+      range: spanRange(first, items[items.length - 1].range),
     });
   }
 }
 
 let parser: IptablesDocumentParser | undefined;
+
+/** Short token texts ("-p", "tcp", "--dport", "80") repeat on every rule and V8 copies each substring
+ *  shorter than 13 characters: the model keeps one copy of each (longer ones are slices of the text). */
+const interned = new Map<string, string>();
+function intern(s: string): string {
+  if (s.length > 12) return s;
+  const x = interned.get(s);
+  if (x !== undefined) return x;
+  if (interned.size >= 65_536) interned.clear();
+  interned.set(s, s);
+  return s;
+}
 
 export interface IptDocument {
   lines: IptLine[];
