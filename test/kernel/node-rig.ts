@@ -98,6 +98,7 @@ export class NodeRig {
   private offset = 0;
   private text = '';
   private monitor?: ChildProcess;
+  private senders = new Map<Netns, ChildProcess>();
   handles = new Map<string, Map<string, number[]>>();
 
   /** Only makes the namespaces (so a failure later still finds them for close()). */
@@ -106,6 +107,13 @@ export class NodeRig {
     this.traceFile = join(this.dir, 'trace.txt');
     this.node = new Netns(`${prefix}-node`);
     for (const p of peerSpecs) this.peers.set(p.role, new Netns(`${prefix}-${p.role}`));
+    // The namespaces go on exit (netns.ts); the monitor and the senders would outlive them.
+    process.once('exit', () => this.killChildren());
+  }
+
+  private killChildren(): void {
+    for (const k of this.senders.values()) { k.stdin?.end(); if (k.exitCode === null) k.kill(); }
+    if (this.monitor && this.monitor.exitCode === null) this.monitor.kill();
   }
 
   /** Builds the node from the profile and loads ipsets, the iptables rules, the trace table and the captures. */
@@ -166,9 +174,9 @@ export class NodeRig {
     for (const e of entries) this.node.must(conntrackInsertArgs(e, e.mark));
   }
 
-  /** Sends the packets in order, each from the peer of its iif (an Ethernet frame) or from the node (raw socket). */
+  /** Sends the packets, each from the peer of its iif (an Ethernet frame) or from the node (raw socket),
+   *  through one long-running sender per namespace (in order within a namespace). */
   send(packets: NodeSend[]): void {
-    const batches: { ns: Netns; lines: string[] }[] = [];
     for (const p of packets) {
       let ns: Netns, line: string;
       if (p.iif) {
@@ -180,12 +188,12 @@ export class NodeRig {
         ns = this.node;
         line = JSON.stringify({ mode: 'raw', src: p.src, dst: p.dst, proto: p.proto, sport: p.sport, dport: p.dport, flags: p.flags, ipid: p.ipid });
       }
-      const last = batches[batches.length - 1];
-      if (last?.ns === ns) last.lines.push(line); else batches.push({ ns, lines: [line] });
-    }
-    for (const b of batches) {
-      const r = b.ns.run(['python3', SENDER], b.lines.join('\n') + '\n');
-      if (r.status !== 0) throw new Error(`sender in ${b.ns.name} failed: ${r.stderr}`);
+      let sender = this.senders.get(ns);
+      if (!sender) {
+        sender = spawn('ip', ['netns', 'exec', ns.name, 'python3', '-u', SENDER], { stdio: ['pipe', 'ignore', 'inherit'] });
+        this.senders.set(ns, sender);
+      }
+      sender.stdin!.write(line + '\n');
     }
   }
 
@@ -204,7 +212,7 @@ export class NodeRig {
     const t0 = Date.now();
     while (Date.now() - t0 < maxMs) {
       this.send([{ src: '127.0.0.1', dst: '127.0.0.1', proto: 'udp', sport: 9, dport: 9, ipid: probeIpid }]);
-      await sleep(100);
+      await sleep(200);
       this.read();
       if (this.text.includes(`ip id ${probeIpid} `)) return;
     }
@@ -280,7 +288,7 @@ export class NodeRig {
   }
 
   close(): void {
-    if (this.monitor?.pid) this.monitor.kill();
+    this.killChildren();
     if (this.traceFd !== undefined) closeSync(this.traceFd);
     this.node.delete();
     for (const ns of this.peers.values()) ns.delete();

@@ -84,6 +84,18 @@ function cases(): Case[] {
   add('node 10.244.0.1 -> 10.244.0.7 (re-route after OUTPUT)', { src: '10.244.0.1', dst: '10.244.0.7', proto: 'udp', dport: 53 }, '', { table: 'main', oif: 'eth0' });
   // Sent by the node from its eth0 address: no mark, table 100, istioin.
   add('node 172.18.0.2 -> 10.244.0.7 (table 100)', { src: '172.18.0.2', dst: '10.244.0.7', proto: 'udp', dport: 53 }, '', { table: '100', oif: 'istioin' });
+  // Sent by the node to the pod: 0x220, main's `scope host` route to the pod's veth.
+  add('node 10.244.0.1 -> pod', { src: '10.244.0.1', dst: '10.244.0.3', proto: 'tcp', dport: 8080, flags: ['SYN'] }, '', { table: 'main', oif: 'vethfe50c7fb' });
+  // The pod to the node's veth address: 0x220, delivered, saved in INPUT.
+  add('pod -> node 10.244.0.1', { iif: 'vethfe50c7fb', src: '10.244.0.3', dst: '10.244.0.1', proto: 'udp', dport: 5000 }, '', { table: 'local', oif: '' });
+  // UDP 6081 from the pod's veth returns before the veth rules: unmarked, table 100.
+  add('pod veth, udp 6081 (table 100)', { iif: 'vethfe50c7fb', src: '10.244.0.3', dst: '10.244.0.7', proto: 'udp', dport: 6081 }, '', { table: '100', oif: 'istioin' });
+  // The pod to ztunnel's istioout address: main's connected /30.
+  add('pod veth -> 192.168.127.2', { iif: 'vethfe50c7fb', src: '10.244.0.3', dst: '192.168.127.2', proto: 'tcp', dport: 15001, flags: ['SYN'] }, '', { table: 'main', oif: 'istioout' });
+  // A reply with ct mark 0x210 arriving on istioout: 0x200 first, so no 0x40.
+  add('ct mark 0x210 reply on istioout (0x200 -> main)', { iif: 'istioout', src: '10.244.1.5', dst: '10.244.0.3', proto: 'tcp', dport: 0, flags: ['ACK'] }, 'ct established reply ctmark 0x210', { table: 'main', oif: 'vethfe50c7fb' });
+  // A directed broadcast on eth0's subnet: the local table's broadcast route, INPUT.
+  add('udp to 172.18.255.255 (broadcast)', { iif: 'eth0', src: '172.18.0.3', dst: '172.18.255.255', proto: 'udp', dport: 5000 }, '', { table: 'local', oif: '' });
 
   // Replies: the packet goes from the server port back to the client's; the connection was the client's.
   for (const c of out) {
