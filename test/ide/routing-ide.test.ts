@@ -246,8 +246,8 @@ test('routing files: kind detection, outlines and standalone parser diagnostics'
   assert.deepEqual(routes.map((s) => [s.name, s.children.length]), [['table 100', 3]]);
   assert.equal(routes[0].children[1].name, '10.244.0.7 via 192.168.126.2 dev istioin src 10.244.0.1');
   const addrs = routingDocumentSymbols('ip-addr', read(f('ip-addr.txt')));
-  assert.deepEqual(addrs.map((s) => `${s.name}:${s.children.map((c) => c.name).join(',')}`), ['lo:inet 127.0.0.1/8', 'eth0:inet 172.18.0.2/16', 'vethfe50c7fb:inet 10.244.0.1/32', 'istioin:inet 192.168.126.1/30', 'istioout:inet 192.168.127.1/30']);
-  assert.deepEqual(routingDocumentSymbols('ipset', read(f('ipset.save'))).map((s) => [s.name, s.detail]), [['ztunnel-pods-ips', 'hash:ip, 1 member']]);
+  assert.deepEqual(addrs.map((s) => `${s.name}:${s.children.map((c) => c.name).join(',')}`), ['lo:inet 127.0.0.1/8', 'eth0:inet 172.18.0.2/16', 'vethfe50c7fb:inet 10.244.0.1/32', 'istioin:inet 192.168.126.1/30', 'istioout:inet 192.168.127.1/30', 'veth7c2e91ab:inet 10.244.0.1/32', 'veth3d8a05e2:inet 10.244.0.1/32']);
+  assert.deepEqual(routingDocumentSymbols('ipset', read(f('ipset.save'))).map((s) => [s.name, s.detail]), [['ztunnel-pods-ips', 'hash:ip, 2 members']]);
   const prof = routingDocumentSymbols('profile', read(f('node.nflens-node')), { path: f('node.nflens-node') });
   assert.deepEqual(prof.map((s) => s.name), ['ruleset ztunnel-ambient.rules', 'ip-rule ip-rule.txt', 'ip-route ip-route-main.txt', 'ip-route ip-route-100.txt', 'ip-route ip-route-101.txt', 'ip-route ip-route-102.txt', 'ip-addr ip-addr.txt', 'ipset ipset.save']);
   // Inline text in a profile: its rules are children of the directive, at their lines in the profile.

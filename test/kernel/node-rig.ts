@@ -43,7 +43,7 @@ const TRACE_TABLE = `table ip nfltrace {
 `;
 
 export interface PeerSpec {
-  /** Namespace role, e.g. "pod" (the namespace is `nl6s-<role>-PID-N`). */
+  /** Namespace role, e.g. "pod" (the namespace is `<prefix>-<role>-PID-N`, prefix nl6p by default). */
   role: string;
   /** Node interface -> addresses the peer end holds (CIDR). */
   links: Record<string, string[]>;
@@ -102,7 +102,7 @@ export class NodeRig {
   handles = new Map<string, Map<string, number[]>>();
 
   /** Only makes the namespaces (so a failure later still finds them for close()). */
-  constructor(readonly peerSpecs: PeerSpec[], prefix = 'nl6s') {
+  constructor(readonly peerSpecs: PeerSpec[], prefix = 'nl6p') {
     this.dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
     this.traceFile = join(this.dir, 'trace.txt');
     this.node = new Netns(`${prefix}-node`);

@@ -18,7 +18,7 @@ const avail = kernelAvailable();
 test('seed 000 node: the kernel agrees with the profile\'s routing', { skip: avail.ok ? false : `kernel tests need root: ${avail.reason}` }, () => {
   const p = loadNodeProfile(join(repoRoot, 'examples/seed000-node/node.nflens-node'), (f) => readFileSync(f, 'utf8'));
   assert.deepEqual(p.diagnostics, []);
-  const ns = new Netns('nflg');
+  const ns = new Netns('nl6p-rt');
   try {
     ns.must(['sysctl', '-qw', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0', 'net.ipv4.ip_forward=1']);
     loadNodeRouting(ns, p);
@@ -35,7 +35,8 @@ test('seed 000 node: the kernel agrees with the profile\'s routing', { skip: ava
 
     const marks = [0, 0x40, 0x100, 0x200, 0x300, 0x220, 0x210, 0x140];
     const dsts = ['10.244.0.3', '10.244.0.7', '10.244.0.8', '10.244.1.5', '93.184.216.34', '10.244.0.1', '192.168.127.2', '172.18.0.3'];
-    const paths: { iif?: string; src?: string }[] = [{}, { iif: 'vethfe50c7fb', src: '10.244.0.3' }, { iif: 'istioout', src: '192.168.127.2' }, { iif: 'eth0', src: '172.18.0.3' }, { iif: 'istioin', src: '192.168.126.2' }];
+    // Arrivals from ztunnel's veth, the app pod's veth, the tunnels and the uplink; {} = sent by the node.
+    const paths: { iif?: string; src?: string }[] = [{}, { iif: 'vethfe50c7fb', src: '10.244.0.3' }, { iif: 'veth7c2e91ab', src: '10.244.0.7' }, { iif: 'istioout', src: '192.168.127.2' }, { iif: 'eth0', src: '172.18.0.3' }, { iif: 'istioin', src: '192.168.126.2' }];
     let total = 0;
     const bad: string[] = [];
     const tables = new Map<string, number>();
