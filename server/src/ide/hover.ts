@@ -133,20 +133,28 @@ function moduleDoc(m: Match, family: 'ip' | 'ip6'): string {
   return d ? `**-m ${m.module}**\n\n${d}` : notInKb(`match module \`${m.module}\``);
 }
 
+const MAX_LABEL = 160;
+
+/** A statement as a one-line hover title: a rule with a 1 000 000-element anonymous set is 14 MB of text. */
+function shortLabel(text: string): string {
+  const one = text.slice(0, MAX_LABEL * 4).replace(/\s+/g, ' ').trim();
+  return one.length > MAX_LABEL || text.length > MAX_LABEL * 4 ? one.slice(0, MAX_LABEL - 1) + '…' : one;
+}
+
 /** nft: the doc of the statement or of the expression's first word under the cursor. */
 function nftHover(matches: Match[], actions: Action[], line: number, ch: number): HoverResult | undefined {
   for (const a of actions) {
     if (!contains(a.range, line, ch)) continue;
     const text = (a.text ?? a.name).trim();
-    const key = a.kind === 'verdict' || a.kind === 'jump' || a.kind === 'goto' ? a.name : text.split(/\s+/)[0];
+    const key = a.kind === 'verdict' || a.kind === 'jump' || a.kind === 'goto' ? a.name : /^\S*/.exec(text)![0];
     const d = nftStatementDoc(key) ?? nftStatementDoc(a.name);
-    return { markdown: d ? `**${text}**\n\n${d}` : notInKb(`\`${text}\``), range: a.range };
+    return { markdown: d ? `**${shortLabel(text)}**\n\n${d}` : notInKb(`\`${shortLabel(text)}\``), range: a.range };
   }
   for (const m of matches) {
     if (!contains(m.range, line, ch) || !m.nft) continue;
     const first = m.nft.left.trim().split(/\s+/)[0];
     const d = nftExpressionDoc(first);
-    const text = `${m.nft.left}${m.nft.op === 'implicit' ? '' : ' ' + m.nft.op} ${m.nft.right}`;
+    const text = shortLabel(`${m.nft.left}${m.nft.op === 'implicit' ? '' : ' ' + m.nft.op} ${m.nft.right.slice(0, MAX_LABEL * 4)}`);
     return { markdown: d ? `**${text}**\n\n${d}` : notInKb(`\`${first}\``), range: m.range };
   }
   return undefined;

@@ -415,10 +415,12 @@ export function routingDiagnostics(ctx: RoutingContext): FileDiagnostics[] {
     return e;
   };
   const profileEntry = entry(ctx.profileUri, ctx.profilePath);
-  profileEntry.diagnostics.push(...ctx.profile.diagnostics);
+  // Loops, not push(...): 200 000 diagnostics in one ipset file overflowed the stack.
+  for (const d of ctx.profile.diagnostics) profileEntry.diagnostics.push(d);
   for (const s of ctx.profile.sources) {
     if (s.kind === 'ruleset' || !s.path) continue;
-    entry(sourceUri(ctx, s), s.path).diagnostics.push(...s.diagnostics);
+    const e = entry(sourceUri(ctx, s), s.path);
+    for (const d of s.diagnostics) e.diagnostics.push(d);
   }
   try {
     // Findings carry the range objects of their rules: that tells which file each one is in.

@@ -356,7 +356,7 @@ export function standaloneContext(uriOrPath: string, text: string, kind: Exclude
     source.diagnostics.push({ range: zeroRange(), severity: 'error', code: 'internal-error', message: String((e as Error)?.message ?? e) });
   }
   // Without a path the source reports through the "profile" entry, like inline text does.
-  if (!path) profile.diagnostics.push(...source.diagnostics);
+  if (!path) for (const d of source.diagnostics) profile.diagnostics.push(d);
   const index = indexProfile(profile);
   // The file stands for itself: its uri is where every range points.
   return { profilePath: undefined, profileUri: uri, profile, index, role: kind, source, via: 'self' };

@@ -1099,7 +1099,8 @@ export function buildNftRuleset(text: string): Ruleset {
   // statements reach the model as they are parsed: the syntax tree of a huge script is never whole
   const doc = parseNftDocument(text, (n) => b.topNode(n));
   b.finish();
-  b.diags.push(...doc.diagnostics);
+  // a loop, not push(...): a file of 200 000 bad statements overflowed the stack with the spread
+  for (const d of doc.diagnostics) b.diags.push(d);
   b.diags.sort((x, y) => x.range.start.line - y.range.start.line || x.range.start.character - y.range.start.character);
   const fams = new Set(b.rs.tables.map((t) => t.family));
   b.rs.family = fams.size === 1 ? [...fams][0] : 'inet';

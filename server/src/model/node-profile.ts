@@ -132,7 +132,7 @@ export function loadNodeProfile(pathOrText: string, readFile?: ReadFile, opts: {
       case 'ip-rule': {
         const r = parseIpRules(s.text, { family: d.family, tables, lineOffset });
         s.diagnostics = r.diagnostics;
-        rules.push(...r.value);
+        for (const x of r.value) rules.push(x); // loops, not push(...): a full BGP table is ~1 000 000 routes
         break;
       }
       case 'ip-route': {
@@ -144,13 +144,13 @@ export function loadNodeProfile(pathOrText: string, readFile?: ReadFile, opts: {
         }
         const r = parseIpRoutes(s.text, { family: d.family, tables, table, lineOffset });
         s.diagnostics = r.diagnostics;
-        routes.push(...r.value);
+        for (const x of r.value) routes.push(x);
         break;
       }
       case 'ip-addr': {
         const r = parseAddrs(s.text, { lineOffset });
         s.diagnostics = r.diagnostics;
-        ifs.push(...r.value);
+        for (const x of r.value) ifs.push(x);
         break;
       }
       case 'ipset': {
@@ -169,7 +169,7 @@ export function loadNodeProfile(pathOrText: string, readFile?: ReadFile, opts: {
   profile.routing.routes = routes;
   profile.routing.interfaces = ifs;
   // Inline sources report in the profile's coordinates: surface them with the profile's own.
-  for (const s of profile.sources) if (s.inlineLine !== undefined) diagnostics.push(...s.diagnostics);
+  for (const s of profile.sources) if (s.inlineLine !== undefined) for (const d of s.diagnostics) diagnostics.push(d);
   return profile;
 }
 

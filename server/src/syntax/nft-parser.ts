@@ -1474,7 +1474,7 @@ function parseStatement(p: NftParser, toks: IToken[], ctx: BlockKind, opens: boo
   } catch (e) {
     diagnostics.push({ range, severity: 'error', code: 'internal-error', message: `internal parser error: ${(e as Error).message}` });
   }
-  diagnostics.push(...p.diags);
+  for (const d of p.diags) diagnostics.push(d); // no push(...): one statement may hold a million elements
   if (p.errors.length) {
     node.broken = true;
     const err = p.errors[0];
@@ -1491,6 +1491,9 @@ function parseStatement(p: NftParser, toks: IToken[], ctx: BlockKind, opens: boo
     if (!res && p.ruleOut.length) res = { k: 'rule', stmts: p.ruleOut, range, text: text.slice(toks[0].startOffset, toks[toks.length - 1].startOffset + toks[toks.length - 1].image.length) };
   }
   node.stmt = res ?? undefined;
+  // The parser outlives the document: do not keep this statement's tokens (a million-element set) alive in it.
+  p.input = NO_TOKENS;
+  p.ruleOut = [];
   return node;
 }
 
