@@ -323,7 +323,8 @@ class RuleBuilder {
         break;
       }
     }
-    const m: Match = { module: name, moduleRange: nameRange, known: !!spec, options: [], range: span(from, to) };
+    // The knowledge base's copy of the name: one string for every rule that loads the module.
+    const m: Match = { module: spec && spec.name === name ? spec.name : name, moduleRange: nameRange, known: !!spec, options: [], range: span(from, to) };
     this.matches.push(m);
     const l = this.record(name, spec, m.options, nameRange ?? from);
     l.match = m;
@@ -449,7 +450,7 @@ class RuleBuilder {
         const noChain = verdict || !!spec || other;
         const action: Action = {
           kind: verdict ? 'verdict' : spec || other ? 'extension' : isGoto ? 'goto' : 'jump',
-          name,
+          name: spec && spec.name === name ? spec.name : name,
           chain: noChain ? undefined : name,
           chainRange: noChain ? undefined : argRange,
           known: verdict || !!spec,
@@ -529,7 +530,7 @@ class RuleBuilder {
   }
 
   baseOption(b: BaseOption, it: RuleItem, nameRange: Range, bang: RuleItem | undefined): Option {
-    const flag = nameRange === it.range ? it.text : it.text.slice(0, nameRange.end.character - nameRange.start.character);
+    const flag = nameRange === it.range ? flagShape(it.text).key : it.text.slice(0, nameRange.end.character - nameRange.start.character);
     return { name: b.name, flag, negated: !!bang, values: NO_VALUES, range: bang ? span(bang.range, it.range) : it.range, nameRange };
   }
 
@@ -553,7 +554,7 @@ class RuleBuilder {
     const items = this.items, diagnostics = this.diagnostics;
     idx++;
     if (owner.protoAt === null) owner.protoAt = this.protoNegated ? undefined : this.proto;
-    const flag = inline !== undefined ? it.text.slice(0, inlineAt - 1) : it.text;
+    const flag = inline !== undefined ? it.text.slice(0, inlineAt - 1) : flagShape(it.text).key;
     const opt: Option = { name: spec.name, flag, negated: !!bang, values: NO_VALUES, range: bang ? span(bang.range, it.range) : it.range, nameRange };
     if (bang && !spec.neg) diag(diagnostics, bang.range, 'error', 'not-negatable', `${flag} cannot be negated`);
     if (!spec.multi && hasOptionNamed(owner.options, spec.name)) {

@@ -7,6 +7,7 @@ import {
   Any,
   Bang,
   ChainHeader,
+  CommandLine,
   Comment,
   Commit,
   Counters,
@@ -18,6 +19,7 @@ import {
   TableHeader,
 } from './iptables-lexer';
 import { unquote } from './line-lexing';
+import { splitArgv, type ArgKind, type ArgSink } from './iptables-argv';
 import { LineRange, spanRange, type Diagnostic, type Range } from '../model/ruleset';
 
 export interface RuleItem {
@@ -142,6 +144,12 @@ class IptablesDocumentParser extends EmbeddedActionsParser {
       },
       {
         ALT: () => {
+          const t = this.CONSUME(CommandLine);
+          this.ACTION(() => this.commandText(t));
+        },
+      },
+      {
+        ALT: () => {
           const toks: IToken[] = [];
           this.AT_LEAST_ONE(() => toks.push(this.CONSUME(Item)));
           this.ACTION(() => this.commandLine(toks));
@@ -168,6 +176,34 @@ class IptablesDocumentParser extends EmbeddedActionsParser {
     this.extra(tail.slice(i), 'in chain declaration: expected ":CHAIN POLICY [packets:bytes]"');
   }
 
+  /** A CommandLine token: its words, as the word tokens would have read them. */
+  private commandText(t: IToken): void {
+    const s = t.image;
+    const split = this.split;
+    split.items.length = 0;
+    split.counters = undefined;
+    split.text = s;
+    split.line = this.lineNo;
+    split.col = t.startOffset - this.lineStart;
+    split.diagnostics = this.diagnostics;
+    splitArgv(s, 0, s.length, split);
+    const items = split.items.slice();
+    const k = split.counters;
+    split.items.length = 0;
+    if (!items.length) {
+      if (k) this.diagnostics.push({ range: k, severity: 'error', code: 'syntax', message: 'counters without a command' });
+      return;
+    }
+    this.sink({
+      kind: 'command',
+      counters: k ? parseCounters(textAt(s, k, split.col)) : undefined,
+      items,
+      range: spanRange(k ?? items[0].range, items[items.length - 1].range),
+    });
+  }
+
+  private split = new LineSplit();
+
   private commandLine(toks: IToken[]): void {
     let i = 0;
     const k = toks[0].tokenType === Counters ? toks[i++] : undefined;
@@ -176,7 +212,7 @@ class IptablesDocumentParser extends EmbeddedActionsParser {
       const t = toks[i];
       const tt = t.tokenType;
       const kind = tt === Flag ? 'flag' : tt === Bang ? 'bang' : tt === QuotedString ? 'string' : 'word';
-      const text = intern(t.image);
+      const text = t.image;
       items[j] = { kind, text, value: kind === 'string' ? unquote(text) : text, range: this.r(t) };
     }
     const first = k ? this.r(k) : items[0]?.range;
@@ -193,19 +229,43 @@ class IptablesDocumentParser extends EmbeddedActionsParser {
   }
 }
 
+/** Collects one command line's words (reused: one per parser). */
+class LineSplit implements ArgSink {
+  items: RuleItem[] = [];
+  counters: LineRange | undefined;
+  text = '';
+  line = 0;
+  col = 0;
+  diagnostics: Diagnostic[] = [];
+  arg(kind: ArgKind, start: number, end: number): void {
+    const range = new LineRange(this.line, this.col + start, this.col + end);
+    if (kind === 'counters') {
+      // Counters lead a line; anywhere else they are a word, as the token path reads them.
+      if (this.items.length === 0 && this.counters === undefined) {
+        this.counters = range;
+        return;
+      }
+      kind = 'word';
+    }
+    const text = this.text.substring(start, end);
+    this.items.push({ kind, text, value: kind === 'string' ? unquote(text) : text, range });
+  }
+  error(start: number, end: number): void {
+    this.diagnostics.push({
+      range: new LineRange(this.line, this.col + start, this.col + end),
+      severity: 'error',
+      code: 'syntax',
+      message: `unexpected character ${JSON.stringify(this.text.substring(start, end))}`,
+    });
+  }
+}
+
+function textAt(s: string, r: LineRange, col: number): string {
+  return s.substring(r.startCh - col, r.endCh - col);
+}
+
 let parser: IptablesDocumentParser | undefined;
 
-/** Short token texts ("-p", "tcp", "--dport", "80") repeat on every rule and V8 copies each substring
- *  shorter than 13 characters: the model keeps one copy of each (longer ones are slices of the text). */
-const interned = new Map<string, string>();
-function intern(s: string): string {
-  if (s.length > 12) return s;
-  const x = interned.get(s);
-  if (x !== undefined) return x;
-  if (interned.size >= 65_536) interned.clear();
-  interned.set(s, s);
-  return s;
-}
 
 export interface IptDocument {
   lines: IptLine[];
@@ -214,7 +274,7 @@ export interface IptDocument {
 
 /** Text is lexed and parsed in chunks of whole lines, so the tokens of one chunk are garbage before the
  *  next is read (a 16 MB dump never holds all its tokens at once). */
-const CHUNK = 1 << 18;
+const CHUNK = 1 << 16;
 
 /** Lex and parse a whole document; each line goes to `onLine` as it is read (or into `lines`). Never throws. */
 export function parseIptablesDocument(text: string, onLine?: (line: IptLine) => void): IptDocument {
