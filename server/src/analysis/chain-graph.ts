@@ -2,6 +2,7 @@
 import type { Chain, Diagnostic, Range, Ruleset, Table } from '../model/ruleset';
 import { KNOWN_TARGETS } from './rule-facts';
 import { declareChainFix, withFixes } from './quick-fixes';
+import { runSteps, TimeSlice } from './steps';
 
 export interface ChainEdge {
   from: Chain;
@@ -26,13 +27,30 @@ const graphCache = new WeakMap<Table, { graph: ChainGraph; diagnostics: Diagnost
 const graphCacheWithFixes = new WeakMap<Table, { graph: ChainGraph; diagnostics: Diagnostic[] }>();
 
 export function chainGraph(table: Table, rs?: Ruleset): { graph: ChainGraph; diagnostics: Diagnostic[] } {
+  return runSteps(chainGraphSteps(table, rs));
+}
+
+/** chainGraph in steps (the graph of a kube dump's nat table takes most of a second); same cache. */
+export function* chainGraphSteps(table: Table, rs?: Ruleset, budget = new TimeSlice()): Generator<void, { graph: ChainGraph; diagnostics: Diagnostic[] }, void> {
   const cache = rs ? graphCacheWithFixes : graphCache;
   let hit = cache.get(table);
-  if (!hit) cache.set(table, (hit = buildChainGraph(table, rs)));
+  if (!hit) {
+    // Without fixes it is the same graph (checkText builds the one with fixes first): one graph per table,
+    // not two, on 300 000-rule dumps. Only the diagnostics lose their `fixes`.
+    const full = rs ? undefined : graphCacheWithFixes.get(table);
+    hit = full ? { graph: full.graph, diagnostics: full.diagnostics.map(withoutFixes) } : yield* buildChainGraph(table, rs, budget);
+    cache.set(table, hit);
+  }
   return hit;
 }
 
-function buildChainGraph(table: Table, rs?: Ruleset): { graph: ChainGraph; diagnostics: Diagnostic[] } {
+function withoutFixes(d: Diagnostic): Diagnostic {
+  if (!('fixes' in d)) return d;
+  const { fixes: _, ...rest } = d as Diagnostic & { fixes?: unknown };
+  return rest;
+}
+
+function* buildChainGraph(table: Table, rs: Ruleset | undefined, budget: TimeSlice): Generator<void, { graph: ChainGraph; diagnostics: Diagnostic[] }, void> {
   const chains = new Map<string, Chain>();
   for (const c of table.chains) chains.set(c.name, c);
   const edges: ChainEdge[] = [];
@@ -41,6 +59,7 @@ function buildChainGraph(table: Table, rs?: Ruleset): { graph: ChainGraph; diagn
   const into = new Map<string, ChainEdge[]>();
   for (const c of table.chains) {
     for (const r of c.rules) {
+      if (budget.due()) yield;
       for (const a of r.actions) {
         const targets: { name: string; range: Range; kind: 'jump' | 'goto' }[] = [];
         // Until the rule builder knows every target, `-j TPROXY` may arrive as a jump to a chain.
@@ -79,17 +98,18 @@ function buildChainGraph(table: Table, rs?: Ruleset): { graph: ChainGraph; diagn
     }
   }
   const graph = { table, chains, edges, out, into };
-  diagnostics.push(...findLoops(graph));
-  diagnostics.push(...findTooDeep(graph));
+  for (const d of yield* findLoops(graph, budget)) diagnostics.push(d);
+  for (const d of yield* findTooDeep(graph, budget)) diagnostics.push(d);
   return { graph, diagnostics };
 }
 
 /** Chains some hook reaches: built-in (or nft base) chains and everything they jump or go to. */
-function hookReached(g: ChainGraph): Set<string> {
+function* hookReached(g: ChainGraph, budget: TimeSlice): Generator<void, Set<string>, void> {
   const seen = new Set<string>();
   const q: string[] = [];
   for (const c of g.table.chains) if (c.builtin || c.hook !== undefined) { seen.add(c.name); q.push(c.name); }
   while (q.length) {
+    if (budget.due()) yield;
     const n = q.pop()!;
     for (const e of g.out.get(n) ?? []) if (!seen.has(e.to.name)) { seen.add(e.to.name); q.push(e.to.name); }
   }
@@ -99,8 +119,8 @@ function hookReached(g: ChainGraph): Set<string> {
 /** A cycle of jumps/gotos that a hook reaches is refused at load time ("Too many links"). Both
  *  backends check loops only from the hooks (seen here): a cycle nothing reaches loads, so it is a
  *  warning, since the first jump into it would be refused. */
-function findLoops(g: ChainGraph): Diagnostic[] {
-  const reached = hookReached(g);
+function* findLoops(g: ChainGraph, budget: TimeSlice): Generator<void, Diagnostic[], void> {
+  const reached = yield* hookReached(g, budget);
   const diags: Diagnostic[] = [];
   const state = new Map<string, 1 | 2>(); // 1 on stack, 2 done
   const reported = new Set<ChainEdge>();
@@ -110,6 +130,7 @@ function findLoops(g: ChainGraph): Diagnostic[] {
     const stack: { name: string; i: number; via?: ChainEdge }[] = [{ name: start, i: 0 }];
     state.set(start, 1);
     while (stack.length) {
+      if (budget.due()) yield;
       const top = stack[stack.length - 1];
       const outs = g.out.get(top.name) ?? [];
       if (top.i >= outs.length) {
@@ -146,7 +167,7 @@ function findLoops(g: ChainGraph): Diagnostic[] {
  *  iptables-legacy accepts it. Depth is the longest path; cycles are left to findLoops. */
 export const MAX_JUMP_DEPTH = 15;
 
-function findTooDeep(g: ChainGraph): Diagnostic[] {
+function* findTooDeep(g: ChainGraph, budget: TimeSlice): Generator<void, Diagnostic[], void> {
   // Topological order by iterative DFS (back edges skipped), then longest depth from the base chains.
   const order: string[] = [];
   const state = new Map<string, 1 | 2>();
@@ -155,6 +176,7 @@ function findTooDeep(g: ChainGraph): Diagnostic[] {
     const stack: { name: string; i: number }[] = [{ name: start, i: 0 }];
     state.set(start, 1);
     while (stack.length) {
+      if (budget.due()) yield;
       const top = stack[stack.length - 1];
       const outs = g.out.get(top.name) ?? [];
       if (top.i >= outs.length) { state.set(top.name, 2); order.push(top.name); stack.pop(); continue; }
@@ -169,6 +191,7 @@ function findTooDeep(g: ChainGraph): Diagnostic[] {
   for (const c of g.table.chains) if (c.builtin || c.hook !== undefined) { depth.set(c.name, 0); from.set(c.name, c.name); }
   const diags: Diagnostic[] = [];
   for (const n of order) {
+    if (budget.due()) yield;
     const d = depth.get(n);
     if (d === undefined) continue;
     for (const e of g.out.get(n) ?? []) {
@@ -188,7 +211,13 @@ function findTooDeep(g: ChainGraph): Diagnostic[] {
 }
 
 export function analyzeChains(rs: Ruleset): Diagnostic[] {
+  return runSteps(analyzeChainsSteps(rs));
+}
+
+/** analyzeChains in steps of about 25 ms (for the language server); same result. */
+export function* analyzeChainsSteps(rs: Ruleset): Generator<void, Diagnostic[], void> {
+  const budget = new TimeSlice();
   const out: Diagnostic[] = [];
-  for (const t of rs.tables) out.push(...chainGraph(t, rs).diagnostics);
+  for (const t of rs.tables) for (const d of (yield* chainGraphSteps(t, rs, budget)).diagnostics) out.push(d);
   return out;
 }

@@ -3,6 +3,7 @@
 import type { Chain, Hook, Table } from '../model/ruleset';
 import { builtinHook } from '../knowledge/iptables-tables';
 import type { ChainEdge, ChainGraph } from './chain-graph';
+import { runSteps, TimeSlice } from './steps';
 
 export interface HookReach {
   /** Hooks reaching each chain, by chain name. */
@@ -22,12 +23,20 @@ export function entryHook(table: Table, c: Chain): Hook | undefined {
 const reachCache = new WeakMap<ChainGraph, HookReach>();
 
 export function hookReach(g: ChainGraph): HookReach {
+  return runSteps(hookReachSteps(g));
+}
+
+/** hookReach in steps (kube nat tables: 40 000 chains per hook); same cache. */
+export function* hookReachSteps(g: ChainGraph, budget = new TimeSlice()): Generator<void, HookReach, void> {
   let hit = reachCache.get(g);
-  if (!hit) reachCache.set(g, (hit = computeHookReach(g)));
+  if (!hit) {
+    hit = yield* computeHookReach(g, budget);
+    reachCache.set(g, hit);
+  }
   return hit;
 }
 
-function computeHookReach(g: ChainGraph): HookReach {
+function* computeHookReach(g: ChainGraph, budget: TimeSlice): Generator<void, HookReach, void> {
   const hooks = new Map<string, Set<Hook>>();
   const via = new Map<string, ChainEdge | null>(); // key chain|hook -> edge that first reached it
   const entries = new Map<string, Chain>();
@@ -42,6 +51,7 @@ function computeHookReach(g: ChainGraph): HookReach {
     hooks.get(c.name)!.add(h);
     // An index, not shift(): shift is linear, and kube tables have 40 000 chains.
     for (let qi = 0; qi < queue.length; qi++) {
+      if (budget.due()) yield;
       const n = queue[qi];
       for (const e of g.out.get(n) ?? []) {
         const k = key(e.to.name);

@@ -8,6 +8,7 @@ import { withFixes, type QuickFix } from './quick-fixes';
 import { markOf, optText, ruleTarget } from './rule-facts';
 import { chainGraph } from './chain-graph';
 import { hookReach, HOOK_CHAIN } from './hooks';
+import { runSteps, TimeSlice } from './steps';
 
 export type MarkDomain = 'mark' | 'ctmark';
 
@@ -131,8 +132,13 @@ function nftOps(table: Table, chain: Chain, rule: Rule, out: MarkOp[]) {
 }
 
 export function markOps(rs: Ruleset): MarkOp[] {
+  return runSteps(markOpsSteps(rs, new TimeSlice()));
+}
+
+function* markOpsSteps(rs: Ruleset, budget: TimeSlice): Generator<void, MarkOp[], void> {
   const out: MarkOp[] = [];
   for (const t of rs.tables) for (const c of t.chains) for (const r of c.rules) {
+    if (budget.due()) yield;
     if (rs.kind === 'nft') nftOps(t, c, r, out);
     else iptablesOps(t, c, r, out);
   }
@@ -233,7 +239,12 @@ function ownersText(xs: string[]): string {
 }
 
 export function analyzeMarks(rs: Ruleset, opts: MarkAnalysisOptions = {}): Diagnostic[] {
-  const own = markOps(rs);
+  return runSteps(analyzeMarksSteps(rs, opts));
+}
+
+/** analyzeMarks in steps (collecting the mark operations walks every rule); same result. */
+export function* analyzeMarksSteps(rs: Ruleset, opts: MarkAnalysisOptions = {}): Generator<void, Diagnostic[], void> {
+  const own = yield* markOpsSteps(rs, new TimeSlice());
   const external = new Set(opts.external ?? []);
   const ops = [...own, ...external];
   const out: Diagnostic[] = [];

@@ -10,9 +10,10 @@
 //   backend refuses them in built-in chains only; through a user chain the rule loads (and the test
 //   can never hold there), while iptables-legacy refuses it.
 import type { Chain, Diagnostic, Hook, Rule, Ruleset, Table } from '../model/ruleset';
-import { chainGraph, type ChainGraph } from './chain-graph';
-import { HOOK_CHAIN, hookReach, type HookReach } from './hooks';
+import { chainGraph, chainGraphSteps, type ChainGraph } from './chain-graph';
+import { HOOK_CHAIN, hookReach, hookReachSteps, type HookReach } from './hooks';
 import { moduleOf, optText, ruleOptions, ruleTarget, type FoundOption } from './rule-facts';
+import { runSteps, TimeSlice } from './steps';
 
 interface StaticRule {
   tables?: string[];
@@ -106,10 +107,18 @@ function relatedPath(reach: HookReach, chain: Chain, hook: Hook) {
 
 /** Placement diagnostics of one iptables table. */
 export function placementDiagnostics(table: Table, g: ChainGraph, reach: HookReach = hookReach(g)): Diagnostic[] {
+  return runSteps(placementSteps(table, g, reach, new TimeSlice()));
+}
+
+/** placementDiagnostics in steps: yields whenever `budget` is used up (seconds on kube dumps). */
+function* placementSteps(table: Table, g: ChainGraph, reach: HookReach, budget: TimeSlice): Generator<void, Diagnostic[], void> {
   const out: Diagnostic[] = [];
   for (const chain of table.chains) {
     const hooks = [...(reach.hooks.get(chain.name) ?? [])];
-    for (const rule of chain.rules) checkRule(table, g, reach, chain, rule, hooks, out);
+    for (const rule of chain.rules) {
+      if (budget.due()) yield;
+      checkRule(table, g, reach, chain, rule, hooks, out);
+    }
   }
   return out;
 }
@@ -282,11 +291,18 @@ function nftPlacement(table: Table, g: ChainGraph, reach: HookReach): Diagnostic
 }
 
 export function analyzePlacement(rs: Ruleset): Diagnostic[] {
+  return runSteps(analyzePlacementSteps(rs));
+}
+
+/** analyzePlacement in steps of about 25 ms (for the language server); same result. */
+export function* analyzePlacementSteps(rs: Ruleset): Generator<void, Diagnostic[], void> {
+  const budget = new TimeSlice();
   const out: Diagnostic[] = [];
   for (const t of rs.tables) {
-    const { graph } = chainGraph(t);
-    const reach = hookReach(graph);
-    out.push(...(rs.kind === 'nft' ? nftPlacement(t, graph, reach) : placementDiagnostics(t, graph, reach)));
+    const { graph } = yield* chainGraphSteps(t, undefined, budget);
+    const reach = yield* hookReachSteps(graph, budget);
+    const ds = rs.kind === 'nft' ? nftPlacement(t, graph, reach) : yield* placementSteps(t, graph, reach, budget);
+    for (const d of ds) out.push(d);
   }
   return out;
 }

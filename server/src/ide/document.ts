@@ -169,6 +169,7 @@ export function* analyzeDocumentSteps(uri: string, text: string, version = 0, op
         add(s, st.nameRange, 'declaration');
       }
       for (const c of t.chains) {
+        if (budget.due()) yield indexing();
         const s = symbolOf(t, c.name);
         s.chain = c;
         for (const d of c.declarations) add(s, d, 'declaration');
