@@ -113,11 +113,17 @@ describe('protocol abuse over stdio', () => {
   });
 
   describe('malformed JSON-RPC', () => {
-    it('a body that is not JSON is dropped and the next message is served', async () => {
-      const logged = tap.next(() => true, 1000);
-      c.proc.stdin!.write('Content-Length: 9\r\n\r\n{not json');
-      show('bad JSON body → first message back within 1 s', (await logged) ?? 'nothing');
-      await assertServing('a bad JSON body');
+    it('a body that is not JSON gets a Parse error (-32700, id null) and the next message is served', async () => {
+      for (const body of ['{not json', '{"jsonrpc":"2.0","id":"half","method":"textDocument/hover","params":{', '\u0000\u0001', '']) {
+        const reply = tap.next((m) => !m.method && m.id === null, 2000);
+        const bytes = Buffer.from(body, 'utf8');
+        c.proc.stdin!.write(Buffer.concat([Buffer.from(`Content-Length: ${bytes.length}\r\n\r\n`), bytes]));
+        const r = await reply;
+        show(`body ${JSON.stringify(body).slice(0, 40)} → reply`, r ?? 'nothing');
+        assert.equal(r?.error?.code, -32700, `a Parse error for ${JSON.stringify(body)}`);
+        assert.equal(r!.id, null);
+        await assertServing('a bad JSON body');
+      }
     });
 
     it('a bad frame (no body, Content-Length too short or too long, missing or not a number) is dropped and the server resynchronises', async () => {
@@ -141,23 +147,61 @@ describe('protocol abuse over stdio', () => {
       assert.ok(Array.isArray(r?.result) && r!.result.some((x: any) => x.name === 'ztunnel-FORWARD'));
     });
 
-    it('JSON that is not a JSON-RPC message (object without method, array, id without method) is logged, not fatal', async () => {
-      for (const body of [{ hello: 1 }, [1, 2], { jsonrpc: '2.0', id: 'no-method' }, 'null', '42']) {
-        const got = tap.next((m) => m.method === 'window/logMessage', 1000);
-        c.proc.stdin!.write(frame(body));
-        show(`body ${JSON.stringify(body)}`, (await got) ?? 'nothing');
+    it('JSON that is no JSON-RPC message (object without method or id, array, null, a number) gets Invalid Request (-32600, id null); not fatal', async () => {
+      for (const body of [{ hello: 1 }, [1, 2], [], 'null', '42', '"text"']) {
+        const got = tap.next((m) => !m.method && m.id === null, 2000);
+        c.proc.stdin!.write(frame(typeof body === 'string' ? body : JSON.stringify(body)));
+        const r = await got;
+        show(`body ${JSON.stringify(body)}`, r ?? 'nothing');
+        assert.equal(r?.error?.code, -32600, `Invalid Request for ${JSON.stringify(body)}`);
         await assertServing(`body ${JSON.stringify(body)}`);
       }
+      // A response to nothing the server asked (an id without a method) is no request: no reply, logged.
+      const any = tap.next((m) => !m.method, 1000);
+      c.proc.stdin!.write(frame({ jsonrpc: '2.0', id: 'no-method', result: 1 }));
+      const r = await any;
+      show('a response nobody asked for', r ?? 'nothing');
+      assert.equal(r, undefined, 'no reply to a response');
+      await assertServing('a stray response');
     });
 
-    it('a request with params null or of the wrong shape gets an error response', async () => {
-      for (const params of [null, 'x', { textDocument: 5, position: 'here' }]) {
-        const r = await rawRequest('textDocument/hover', params);
-        show(`hover params ${JSON.stringify(params)}`, r);
-        assert.ok(r, 'a reply');
-        assert.ok(r.error || r.result === null, `error or null, got ${JSON.stringify(r)}`);
-        if (r.error) assert.ok(r.error.code <= -32600 && r.error.code >= -32700, `a JSON-RPC error code, got ${r.error.code}`);
+    it('a request with params null or of the wrong shape gets Invalid params (-32602)', async () => {
+      const pos = { line: 0, character: 0 };
+      const doc = { uri: zt.uri };
+      const cases: [string, unknown][] = [
+        ['textDocument/hover', null],
+        ['textDocument/hover', 'x'],
+        ['textDocument/hover', { textDocument: 5, position: 'here' }],
+        ['textDocument/hover', { textDocument: doc }],
+        ['textDocument/hover', { textDocument: doc, position: { line: '0', character: 0 } }],
+        ['textDocument/definition', null],
+        ['textDocument/references', null],
+        ['textDocument/documentHighlight', { position: pos }],
+        ['textDocument/completion', null],
+        ['textDocument/prepareRename', null],
+        ['textDocument/rename', { textDocument: doc, position: pos }],
+        ['textDocument/rename', null],
+        ['textDocument/documentSymbol', null],
+        ['textDocument/foldingRange', { textDocument: {} }],
+        ['textDocument/semanticTokens/full', null],
+        ['textDocument/codeLens', null],
+        ['textDocument/codeAction', { textDocument: doc }],
+        ['workspace/symbol', null],
+        ['workspace/symbol', { query: 5 }],
+        ['nflens/markMap', null],
+        ['nflens/simulate', null],
+      ];
+      for (const [method, params] of cases) {
+        const r = await rawRequest(method, params);
+        show(`${method} params ${JSON.stringify(params)}`, r?.error ?? r?.result);
+        assert.equal(r?.error?.code, -32602, `${method} ${JSON.stringify(params)}: Invalid params, got ${JSON.stringify(r)}`);
       }
+      // Notifications with params null (the library reads $/cancelRequest's params.id at once): dropped, no reply.
+      const any = tap.next((m) => !m.method, 1000);
+      for (const method of ['$/cancelRequest', 'textDocument/didOpen', 'textDocument/didChange', 'textDocument/didClose']) {
+        c.proc.stdin!.write(frame({ jsonrpc: '2.0', method, params: null }));
+      }
+      assert.equal(await any, undefined, 'no reply to a notification');
       await assertServing('requests with bad params');
     });
   });

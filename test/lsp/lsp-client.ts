@@ -4,10 +4,11 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type CancellationToken, type MessageConnection } from 'vscode-jsonrpc/node';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
-export const serverPath = join(repoRoot, 'dist/server.js');
+/** NFLENS_SERVER_JS runs another build of the server (to measure a change before it lands). */
+export const serverPath = process.env.NFLENS_SERVER_JS ?? join(repoRoot, 'dist/server.js');
 
 function newestMtime(dir: string): number {
   let t = 0;
@@ -21,6 +22,7 @@ function newestMtime(dir: string): number {
 
 /** Rebuilds dist/ when a server source is newer than the bundle (npm test has built already). */
 export function ensureBuilt(): void {
+  if (process.env.NFLENS_SERVER_JS) return;
   let built = 0;
   try {
     built = statSync(serverPath).mtimeMs;
@@ -137,8 +139,9 @@ export class LspClient {
     });
   }
 
-  request<T = any>(method: string, params: unknown): Promise<T> {
-    return this.conn.sendRequest(method, params) as Promise<T>;
+  /** A cancelled `token` sends $/cancelRequest; the promise settles with the server's reply. */
+  request<T = any>(method: string, params: unknown, token?: CancellationToken): Promise<T> {
+    return (token ? this.conn.sendRequest(method, params, token) : this.conn.sendRequest(method, params)) as Promise<T>;
   }
 
   async shutdown(): Promise<void> {

@@ -14,6 +14,9 @@ export interface ResyncHandlers {
   onParseError?(message: string): void;
   /** The body is JSON but no message (not an object, or an object with neither method nor id). */
   onInvalidMessage?(message: string): void;
+  /** A request whose `params` is neither an object nor an array (null, a string...): JSON-RPC allows only
+   *  structured params. Without a handler it goes on to the connection. */
+  onInvalidParams?(id: string | number, method: string): void;
 }
 
 export class ResyncMessageReader extends AbstractMessageReader {
@@ -101,6 +104,13 @@ export class ResyncMessageReader extends AbstractMessageReader {
         this.handlers.onInvalidMessage?.(Array.isArray(msg) ? 'batches are not supported' : 'not a JSON-RPC request, notification or response');
         // An object still goes to the connection, which logs it (as before); anything else is dropped.
         if (!msg || typeof msg !== 'object' || Array.isArray(msg)) continue;
+      }
+      const m = msg as { id?: unknown; method?: unknown; params?: unknown };
+      if (typeof m.method === 'string' && 'params' in m && m.params !== undefined && (typeof m.params !== 'object' || m.params === null)) {
+        // vscode-languageserver reads params.workDoneToken (and $/cancelRequest params.id) before any handler
+        // could check them: null would be an internal error, or throw in here.
+        if (typeof m.id === 'string' || typeof m.id === 'number') this.handlers.onInvalidParams?.(m.id, m.method);
+        if (this.handlers.onInvalidParams) continue;
       }
       if (this.callback) this.callback(msg);
     }

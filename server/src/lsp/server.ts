@@ -49,13 +49,14 @@ import { SEMANTIC_TOKEN_MODIFIERS, SEMANTIC_TOKEN_TYPES, type CompletionKind, ty
 // message (both with id null). IPC as usual.
 function stdioConnection() {
   const writer = new StreamMessageWriter(process.stdout);
-  const reply = (code: number, message: string) => {
-    const r: ResponseMessage = { jsonrpc: '2.0', id: null, error: { code, message } };
+  const reply = (code: number, message: string, id: string | number | null = null) => {
+    const r: ResponseMessage = { jsonrpc: '2.0', id, error: { code, message } };
     writer.write(r).catch(() => undefined);
   };
   const reader = new ResyncMessageReader(process.stdin, {
     onParseError: (m) => reply(ErrorCodes.ParseError, `Parse error: ${m}`),
     onInvalidMessage: (m) => reply(ErrorCodes.InvalidRequest, `Invalid Request: ${m}`),
+    onInvalidParams: (id, method) => reply(ErrorCodes.InvalidParams, `${method}: params must be an object or an array`, id),
   });
   return createConnection(ProposedFeatures.all, reader, writer);
 }
