@@ -369,7 +369,13 @@ const KNOWN_MODULES = new Set(['', 'comment', 'tcp', 'udp', 'udplite', 'sctp', '
 // small closures over pre-parsed values, and a failure returns a result object made once per option.
 // Everything else goes through evalOption. Kept per Rule object (a re-parse makes new ones).
 type Check = (p: WalkPacket) => Tri;
-interface Compiled { checks: { check: Check; fail: RuleEval }[]; tail?: boolean }
+interface Compiled {
+  checks: { check: Check; fail: RuleEval }[];
+  tail?: boolean;
+  /** The first check when it is an IPv4 address (`-s`/`-d`, one prefix): tested inline, without the
+   *  closure call (a kube KUBE-SERVICES rule fails there for all but one service). */
+  a4?: { src: boolean; net: number; mask: number; neg: boolean };
+}
 const MATCH: RuleEval = Object.freeze({ result: 'match' }) as RuleEval;
 
 function v4(p: WalkPacket, which: 'src' | 'dst'): number | undefined {
@@ -382,20 +388,38 @@ function v4(p: WalkPacket, which: 'src' | 'dst'): number | undefined {
   return e.n4;
 }
 
+/** v4() for one side, without a computed key (the hot path of a long chain). */
+export function src4(p: WalkPacket): number | undefined {
+  const c = p.addrCache?.src;
+  return c !== undefined && c.text === p.src ? c.n4 : v4(p, 'src');
+}
+export function dst4(p: WalkPacket): number | undefined {
+  const c = p.addrCache?.dst;
+  return c !== undefined && c.text === p.dst ? c.n4 : v4(p, 'dst');
+}
+
+/** The IPv4 prefix of a single-address `-s`/`-d` option (what compileOption tests inline). */
+function addr4Of(m: Match, o: Option): { src: boolean; net: number; mask: number; neg: boolean } | undefined {
+  const name = optionName(o);
+  if (!(isBuiltinOption(o) || m.module === '') || (name !== 'source' && name !== 'destination')) return undefined;
+  const cs = optionCidrs(o);
+  if (cs.length !== 1 || !cs[0] || cs[0].family !== 'ip') return undefined;
+  return { src: name === 'source', net: Number(cs[0].n), mask: Number(cs[0].mask ?? 0n), neg: o.negated };
+}
+
 function compileOption(m: Match, o: Option): Check {
   const name = optionName(o);
   const neg = o.negated;
   const builtin = isBuiltinOption(o) || m.module === '';
-  if (builtin && (name === 'source' || name === 'destination')) {
-    const cs = optionCidrs(o);
-    if (cs.length === 1 && cs[0] && cs[0].family === 'ip') {
-      const mask = Number(cs[0].mask ?? 0n), net = Number(cs[0].n), which = name === 'source' ? 'src' : 'dst';
-      return (p) => {
-        const a = v4(p, which);
-        if (a === undefined) return evalOption(m, o, p).v === true ? !neg : neg;
-        return ((a & mask) >>> 0 === net) !== neg;
-      };
-    }
+  const a4 = addr4Of(m, o);
+  if (a4) {
+    const { mask, net } = a4;
+    const get = a4.src ? src4 : dst4;
+    return (p) => {
+      const a = get(p);
+      if (a === undefined) return evalOption(m, o, p).v === true ? !neg : neg;
+      return ((a & mask) >>> 0 === net) !== neg;
+    };
   }
   if (builtin && (name === 'in-interface' || name === 'out-interface') && o.values[0]) {
     const pat = asInterface(o.values[0]);
@@ -436,28 +460,58 @@ function compile(rule: Rule): Compiled | null {
   // nft rules (statements carry their text) take the generic path.
   if (rule.actions.some((a) => a.text !== undefined)) return null;
   const checks: Compiled['checks'] = [];
+  let a4: Compiled['a4'];
   for (const m of rule.matches) {
     if (m.nft) return null;
     if (!m.options.length && m.module !== '') {
       // Bare modules: keep the generic path (protocol requirement, unknown modules).
       return null;
     }
-    for (const o of m.options) checks.push({ check: compileOption(m, o), fail: Object.freeze({ result: 'nomatch', failed: optionSource(o) }) as RuleEval });
+    for (const o of m.options) {
+      if (!checks.length) a4 = addr4Of(m, o);
+      checks.push({ check: compileOption(m, o), fail: Object.freeze({ result: 'nomatch', failed: optionSource(o) }) as RuleEval });
+    }
   }
-  return { checks, tail: rule.actions.some((a) => a.kind === 'extension' && (a.name === 'vmap' || a.name === 'limit' || a.name === 'quota' || a.name === 'meter')) };
+  const out: Compiled = { checks, tail: rule.actions.some((a) => a.kind === 'extension' && (a.name === 'vmap' || a.name === 'limit' || a.name === 'quota' || a.name === 'meter')) };
+  if (a4) out.a4 = a4;
+  return out;
 }
 
 const COMPILED = Symbol('nflens.sim.compiled');
 
-export function evalRule(rule: Rule, p: WalkPacket, table?: Table): RuleEval {
-  // Kept on the rule itself (a symbol: invisible to JSON and to the model's type); WeakMap lookups
-  // cost more than the check on a 10 000-rule chain.
+/** A rule's compiled matcher (null: the generic path), made once per Rule object. */
+export type RuleMatcher = Compiled | null;
+
+export function matcherOf(rule: Rule): RuleMatcher {
+  // Kept on the rule itself (a symbol: invisible to JSON and to the model's type).
   const holder = rule as Rule & { [COMPILED]?: Compiled | null };
   let c = holder[COMPILED];
   if (c === undefined) holder[COMPILED] = c = compile(rule);
-  if (c && !c.tail) {
-    let unknown: string | undefined;
+  return c;
+}
+
+export function evalRule(rule: Rule, p: WalkPacket, table?: Table): RuleEval {
+  return evalWith(matcherOf(rule), rule, p, table);
+}
+
+/** The matcher's first test when it is one IPv4 prefix, with the result its failure gives
+ *  (undefined when the rule takes another path). */
+export function firstAddr4(c: RuleMatcher): { src: boolean; net: number; mask: number; neg: boolean; fail: RuleEval } | undefined {
+  if (c === null || c.tail || !c.a4) return undefined;
+  return { ...c.a4, fail: c.checks[0].fail };
+}
+
+/** evalRule with the rule's matcher at hand (the walk keeps it per chain position). */
+export function evalWith(c: RuleMatcher, rule: Rule, p: WalkPacket, table?: Table): RuleEval {
+  if (c !== null && !c.tail) {
     const cs = c.checks;
+    const a4 = c.a4;
+    if (a4 !== undefined) {
+      // Same outcome as cs[0].check when the address is IPv4 and the test fails; else the loop decides.
+      const a = a4.src ? src4(p) : dst4(p);
+      if (a !== undefined && ((a & a4.mask) >>> 0 === a4.net) === a4.neg) return cs[0].fail;
+    }
+    let unknown: string | undefined;
     for (let i = 0; i < cs.length; i++) {
       const v = cs[i].check(p);
       if (v === true) continue;

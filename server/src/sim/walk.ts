@@ -13,7 +13,7 @@
 import type { Action, Chain, Hook, Match, Range, Rule, Ruleset, Table } from '../model/ruleset';
 import { hex } from '../knowledge/marks';
 import { formatAddr, inCidr, parseAddr, parseCidr } from './addr';
-import { evalRule, isLocalAddr, type RuleEval } from './match';
+import { dst4, evalRule, evalWith, firstAddr4, isLocalAddr, matcherOf, src4, type RuleEval, type RuleMatcher } from './match';
 import type { Packet } from './packet';
 import type { RoutingConfig } from '../model/routing';
 import type { Ipset } from '../model/ipset';
@@ -95,28 +95,120 @@ interface BaseChain {
   order: number;
 }
 
-/** The packet fields a step shows; shared by consecutive steps while the packet does not change. */
-interface Snap { mark: string; ctmark: string; src: string; dst: string; sport?: number; dport?: number }
+/** The packet fields a step shows (and the hook it is at); shared by consecutive steps while neither
+ *  changes. `m`/`c` are the numeric marks the hex texts were made from (a cheaper comparison). */
+interface Snap { hook: Hook; mark: string; ctmark: string; src: string; dst: string; sport?: number; dport?: number; m: number; c: number }
 
-class RuleStep implements Step {
-  readonly kind = 'rule' as const;
-  action = '';
-  note?: string;
-  constructor(
-    public hook: Hook, public table: string, public family: string, public chain: string, public line: number,
-    public ruleIndex: number, public range: Range, public result: Step['result'], public at: Snap,
-    public assumed: 'match' | 'nomatch' | undefined, public reason: string | undefined, public failed: string | undefined,
-  ) {}
+/** What every step at one rule shares whatever the packet: made once per chain position (a kube
+ *  dump's KUBE-SERVICES makes 10 000 steps per walk, so a step keeps only what changes). */
+interface RuleSite {
+  rule: Rule;
+  table: string;
+  family: string;
+  chain: string;
+  line: number;
+  ruleIndex: number;
+  range: Range;
+  /** nft statements before the rule's last match (undefined: none). */
+  early: Action[] | undefined;
+  matcher: RuleMatcher;
+}
+
+/** A chain's sites, index by index, made as walks reach them, kept per Chain object. When a rule's
+ *  first test is one IPv4 prefix (`-d VIP/32`), the prefix sits in dense typed arrays, so the walk
+ *  passes most rules of a 10 000-rule kube chain without touching their Rule or site objects
+ *  (those are scattered over a large heap; reading each one costs a cache miss). */
+interface ChainPlan {
+  /** The chain's rules array and length the plan was made for. */
+  rules: Rule[];
+  n: number;
+  /** The rule each site was made for (a rule replaced in place gets a new site). */
+  rule: (Rule | undefined)[];
+  site: (RuleSite | undefined)[];
+  /** Per index: 0 no site yet, 1 no inline test, 2/3 source/destination prefix, 4/5 the same negated. */
+  test: Uint8Array;
+  net: Uint32Array;
+  mask: Uint32Array;
+  /** What evalWith returns when the inline test fails. */
+  fail: (RuleEval | undefined)[];
+}
+const planCache = new WeakMap<Chain, ChainPlan>();
+
+function planOf(c: Chain): ChainPlan {
+  let p = planCache.get(c);
+  const n = c.rules.length;
+  if (p === undefined || p.rules !== c.rules || p.n !== n) {
+    p = { rules: c.rules, n, rule: new Array(n), site: new Array(n), test: new Uint8Array(n), net: new Uint32Array(n), mask: new Uint32Array(n), fail: new Array(n) };
+    planCache.set(c, p);
+  }
+  return p;
+}
+
+/** Makes the site at `idx`; returns its test code. */
+function makeSite(plan: ChainPlan, rule: Rule, t: Table, c: Chain, idx: number, nft: boolean): number {
+  const matcher = matcherOf(rule);
+  const early = nft ? leadingStatements(rule) : undefined;
+  const a4 = early === undefined ? firstAddr4(matcher) : undefined;
+  plan.site[idx] = { rule, table: t.name, family: t.family, chain: c.name, line: rule.range.start.line + 1, ruleIndex: idx, range: rule.range, early, matcher };
+  plan.rule[idx] = rule;
+  plan.fail[idx] = a4?.fail;
+  plan.net[idx] = a4?.net ?? 0;
+  plan.mask[idx] = a4?.mask ?? 0;
+  return (plan.test[idx] = a4 ? (a4.src ? 2 : 3) + (a4.neg ? 2 : 0) : 1);
+}
+
+/** Rule steps read their Step fields through getters: the rule's site, the evaluation's result object
+ *  (shared per failing option for compiled rules) and the packet snapshot. */
+abstract class RuleStepBase {
+  constructor(readonly site: RuleSite, readonly ev: RuleEval, public at: Snap) {}
+  abstract hook: Hook;
+  abstract assumed: 'match' | 'nomatch' | undefined;
+  abstract reason: string | undefined;
+  abstract action: string;
+  abstract note: string | undefined;
+  get kind(): 'rule' { return 'rule'; }
+  get table(): string { return this.site.table; }
+  get family(): string { return this.site.family; }
+  get chain(): string { return this.site.chain; }
+  get line(): number { return this.site.line; }
+  get ruleIndex(): number { return this.site.ruleIndex; }
+  get range(): Range { return this.site.range; }
+  get result(): Step['result'] { return this.ev.result; }
+  get failed(): string | undefined { return this.ev.failed; }
   get mark(): string { return this.at.mark; }
   get ctmark(): string { return this.at.ctmark; }
   get src(): string { return this.at.src; }
   get dst(): string { return this.at.dst; }
   get sport(): number | undefined { return this.at.sport; }
   get dport(): number | undefined { return this.at.dport; }
+  /** The keys in the order the plain step objects had (JSON of a step is unchanged). */
   toJSON(): Record<string, unknown> {
-    const { at: _a, ...own } = this;
-    return { ...own, mark: this.mark, ctmark: this.ctmark, src: this.src, dst: this.dst, sport: this.sport, dport: this.dport };
+    return {
+      hook: this.hook, table: this.table, family: this.family, chain: this.chain, line: this.line, ruleIndex: this.ruleIndex, range: this.range,
+      result: this.result, assumed: this.assumed, reason: this.reason, failed: this.failed, kind: 'rule', action: this.action, note: this.note,
+      mark: this.mark, ctmark: this.ctmark, src: this.src, dst: this.dst, sport: this.sport, dport: this.dport,
+    };
   }
+}
+
+/** A rule that did not match: three fields (the walk makes one per rule it passes). */
+class NoMatchStep extends RuleStepBase implements Step {
+  get hook(): Hook { return this.at.hook; }
+  get assumed(): undefined { return undefined; }
+  get reason(): string | undefined { return this.ev.reason; }
+  get action(): string { return ''; }
+  get note(): undefined { return undefined; }
+}
+
+/** A rule that matched (or could not be decided): its actions, notes and snapshot are filled in later. */
+class RuleStep extends RuleStepBase implements Step {
+  action = '';
+  note: string | undefined = undefined;
+  /** A reason set after the evaluation (a missing chain, an unknown target effect). */
+  private why: string | undefined = undefined;
+  constructor(site: RuleSite, public hook: Hook, ev: RuleEval, at: Snap, public assumed: 'match' | 'nomatch' | undefined) { super(site, ev, at); }
+  get reason(): string | undefined { return this.why ?? this.ev.reason; }
+  set reason(r: string | undefined) { this.why = r; }
 }
 
 const MAX_STACK = 64;
@@ -218,8 +310,8 @@ class Walker {
   /** The packet fields now, reusing the previous snapshot when nothing changed. */
   current(): Snap {
     const s = this.s, l = this.last;
-    if (l && l.src === s.src && l.dst === s.dst && l.sport === s.sport && l.dport === s.dport && l.mark === this.markHex() && l.ctmark === this.ctHex()) return l;
-    return (this.last = { mark: this.markHex(), ctmark: this.ctHex(), src: s.src, dst: s.dst, sport: s.sport, dport: s.dport });
+    if (l !== undefined && l.m === s.mark && l.c === s.ctmark && l.src === s.src && l.dst === s.dst && l.sport === s.sport && l.dport === s.dport && l.hook === s.hook) return l;
+    return (this.last = { hook: s.hook, mark: this.markHex(), ctmark: this.ctHex(), src: s.src, dst: s.dst, sport: s.sport, dport: s.dport, m: s.mark, c: s.ctmark });
   }
 
   snap(): Pick<Step, 'mark' | 'ctmark' | 'src' | 'dst' | 'sport' | 'dport'> {
@@ -379,21 +471,45 @@ class Walker {
     const first = enter(startChain);
     if (first) return first;
     idx = startIndex;
+    const nft = this.rs.kind === 'nft';
+    const steps = this.steps;
+    let planChain: Chain | undefined;
+    let plan: ChainPlan | undefined;
     for (;;) {
       if (++this.count > this.max) {
         this.event(t.name, cur.name, `step limit ${this.max} reached`);
         return { verdict: 'STEP-LIMIT', at: this.steps.length - 1 };
       }
-      if (idx >= cur.rules.length) {
+      const rules = cur.rules;
+      if (idx >= rules.length) {
         if (cur !== b.chain && ret()) continue;
         return policy();
       }
-      const rule = cur.rules[idx];
+      if (cur !== planChain) { planChain = cur; plan = planOf(cur); }
+      const rule = rules[idx];
+      const p = plan!;
+      let test = p.test[idx];
+      if (test === 0 || p.rule[idx] !== rule) test = makeSite(p, rule, t, cur, idx, nft);
+      if (test !== 1) {
+        // The rule's first test, inline: when it fails the rule fails there (what evalWith would say).
+        const a = test & 1 ? dst4(s) : src4(s);
+        if (a !== undefined && ((a & p.mask[idx]) >>> 0 === p.net[idx]) === test >= 4) {
+          steps.push(new NoMatchStep(p.site[idx]!, p.fail[idx]!, this.current()));
+          idx++;
+          continue;
+        }
+      }
+      const site = p.site[idx]!;
       // nft rules can put statements before matches (`meta mark set 1 ip saddr x accept`): those run
       // even when a later match fails. They are applied here, in source order, before the remaining matches.
-      const early = this.rs.kind === 'nft' ? leadingStatements(rule) : undefined;
-      const earlyNotes: string[] = [];
-      const ev = early ? this.evalInterleaved(rule, t, early, earlyNotes) : evalRule(rule, s, t);
+      const early = site.early;
+      let earlyNotes: string[] | undefined;
+      let ev: RuleEval;
+      if (early === undefined) {
+        ev = evalWith(site.matcher, rule, s, t);
+        // The common case: no match, nothing applied (one small object per step).
+        if (ev.result === 'nomatch') { steps.push(new NoMatchStep(site, ev, this.current())); idx++; continue; }
+      } else ev = this.evalInterleaved(rule, t, early, (earlyNotes = []));
       let matched = ev.result === 'match';
       let assumed: 'match' | 'nomatch' | undefined;
       if (ev.result === 'unknown') {
@@ -403,11 +519,9 @@ class Walker {
         assumed = matched ? 'match' : 'nomatch';
         this.unknowns.push({ key, assumed, reason: ev.reason ?? '' });
       }
-      // One class, one shape: a walk over a big dump makes tens of thousands of steps.
-      const step: Step = new RuleStep(s.hook, t.name, t.family, cur.name, rule.range.start.line + 1, idx, rule.range, ev.result,
-        this.current(), assumed, ev.reason, ev.failed);
-      this.steps.push(step);
-      if (earlyNotes.length) { step.note = earlyNotes.join('; '); step.action = early!.map((a) => a.text ?? a.name).join('; '); }
+      const step = new RuleStep(site, s.hook, ev, this.current(), assumed);
+      steps.push(step);
+      if (earlyNotes?.length) { step.note = earlyNotes.join('; '); step.action = early!.map((a) => a.text ?? a.name).join('; '); }
       if (!matched) { idx++; continue; }
       const out = this.actions(t, rule, step, byName, stack, () => ({ cur, idx }), enter, ret, policy, early);
       if (out === 'next') { idx++; continue; }
