@@ -206,6 +206,22 @@ describe('protocol abuse over stdio', () => {
     });
   });
 
+  describe('large messages', () => {
+    it('a 64 MB message is read in linear time: the request after it is answered within seconds', async () => {
+      // The stdio reader used to copy the whole pending frame on every 64 KiB chunk: 32 MB took 16 s, 82 MB 100 s.
+      const big = JSON.stringify({ jsonrpc: '2.0', method: 'nflens/doesNotExist', params: { text: 'x'.repeat(64 * 1024 * 1024) } });
+      const t0 = performance.now();
+      c.proc.stdin!.write(`Content-Length: ${Buffer.byteLength(big)}\r\n\r\n`);
+      c.proc.stdin!.write(big);
+      const r = await rawRequest('workspace/symbol', { query: 'ztunnel-FORWARD' });
+      const ms = performance.now() - t0;
+      show('request after a 64 MB notification', { ms: Math.round(ms), symbols: r?.result?.length });
+      assert.ok(Array.isArray(r?.result) && r!.result.some((x: any) => x.name === 'ztunnel-FORWARD'));
+      assert.ok(ms < 8000, `answered within 8 s: ${ms.toFixed(0)} ms`);
+      await assertServing('a 64 MB message');
+    });
+  });
+
   describe('unknown methods', () => {
     it('an unknown request gets MethodNotFound', async () => {
       const r = await rawRequest('nflens/doesNotExist', { x: 1 });
