@@ -15,6 +15,7 @@ const STATE_NAMES: Record<number, string> = { 1: 'stopped', 2: 'running', 3: 'st
 interface ClientLike {
   readonly state: number;
   onDidChangeState(f: (e: { oldState: number; newState: number }) => void): vscode.Disposable;
+  sendRequest<R>(method: string, params: unknown): Promise<R>;
 }
 
 async function until<T>(what: string, f: () => T | undefined | false | Promise<T | undefined | false>, ms = 60000, detail?: () => string): Promise<T> {
@@ -159,6 +160,12 @@ describe('crash recovery: the server is killed while the user types', () => {
         const md = hs.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
         assert.match(md, /MISSING/);
         assert.match(md, /user-defined chain/);
+        // ...and our own requests reach it: "Simulate packet from here" on the last rule typed.
+        const last = lines.reduce((k, l, i) => (l.includes('-j ACCEPT') ? i : k), -1);
+        const src = /-s (\S+)\/32/.exec(lines[last])![1];
+        const sim: { verdict: string; witness?: { packet: string } } = await client.sendRequest('nflens/simulate', { uri: doc.uri.toString(), line: last });
+        assert.equal(sim.verdict, 'ACCEPT');
+        assert.ok(sim.witness?.packet.includes(`${src}:`), `${sim.witness?.packet} comes from ${src}`);
       }
     } finally {
       sub.dispose();
