@@ -360,3 +360,28 @@ describe('a diagnostic for each of 200 000 elements comes back whole', () => {
     assert.equal(diags.find((d) => d.path === `${DIR}/big.save`)?.diagnostics.filter((d) => d.code === 'unknown-keyword').length, M);
   });
 });
+
+describe('100 000 operators in a row (a concatenated set element, a key, a `|` chain) end with a clear diagnostic', () => {
+  const M = 100_000;
+  const after = '\tchain after {\n\t\ttype filter hook input priority 0;\n\t\tip saddr 10.0.0.1 drop\n\t}\n';
+  const cases: [string, string, number][] = [
+    ['a set element of 100 001 concatenated parts', `table inet t {\n\tset s {\n\t\ttype ipv4_addr . ipv4_addr\n\t\telements = { ${Array(M + 1).fill('1.1.1.1').join(' . ')} }\n\t}\n${after}}\n`, 4],
+    ['a set key of 100 001 concatenated types', `table inet t {\n\tset s {\n\t\ttype ${Array(M + 1).fill('ipv4_addr').join(' . ')}\n\t}\n${after}}\n`, 3],
+    ['a rule matching 100 001 concatenated selectors', `table inet t {\n\tchain c {\n\t\ttype filter hook prerouting priority 0;\n\t\t${Array(M + 1).fill('ip saddr').join(' . ')} { 1.1.1.1 } drop\n\t}\n${after}}\n`, 4],
+    ['a mark set to 100 001 values or-ed', `table inet t {\n\tchain c {\n\t\ttype filter hook prerouting priority 0;\n\t\tmeta mark set ${Array.from({ length: M + 1 }, (_, i) => i).join(' | ')}\n\t}\n${after}}\n`, 4],
+  ];
+  for (const [name, text, line] of cases) {
+    it(name, { timeout: 2 * 60_000 }, () => {
+      const [r, ms] = timed(() => checkText(text, { hint: 'nft' }));
+      assert.deepEqual(r.diagnostics.filter((d) => d.code === 'internal-error').map((d) => d.message), []);
+      const deep = r.diagnostics.filter((d) => d.code === 'too-deep');
+      assert.equal(deep.length, 1, JSON.stringify(r.diagnostics.slice(0, 3)));
+      assert.equal(deep[0].range.start.line, line - 1);
+      assert.match(deep[0].message, /more than 1000 operators in a row/);
+      // The statements after it are read.
+      const chain = r.ruleset.tables[0]?.chains.find((c) => c.name === 'after');
+      assert.equal(chain?.rules.length, 1, 'the chain after it');
+      assert.ok(ms < 60_000, `${ms.toFixed(0)} ms`);
+    });
+  }
+});

@@ -1316,6 +1316,10 @@ export function parseNftDocument(text: string, onTop?: (n: StmtNode) => void): N
   // Real rulesets nest a few levels; past MAX_NESTING the statement is reported, not parsed, so a
   // hostile file cannot exhaust the stack of the recursive-descent parser.
   let tooDeep: IToken | undefined;
+  let tooDeepWhy = '';
+  // Binary operators since the last `,` `:` `{` `}`: `a . b . c` is a tree as deep as its chain, and the
+  // builder walks it recursively (100 000 `|` or `.` overflowed the stack).
+  let chain = 0;
 
   const flush = (opener?: BlockKind, openTok?: IToken) => {
     if (!cur.length) {
@@ -1327,9 +1331,10 @@ export function parseNftDocument(text: string, onTop?: (n: StmtNode) => void): N
     const blk = stack[stack.length - 1];
     let node: StmtNode;
     if (tooDeep) {
-      diagnostics.push({ range: tokRange(tooDeep), severity: 'error', code: 'too-deep', message: `nesting deeper than ${MAX_NESTING} levels: this statement is not parsed` });
+      diagnostics.push({ range: tokRange(tooDeep), severity: 'error', code: 'too-deep', message: tooDeepWhy || `nesting deeper than ${MAX_NESTING} levels: this statement is not parsed` });
       node = { ctx: blk.kind, range: spanTok(cur[0], cur[cur.length - 1]), vars: NO_TOKENS, broken: true };
       tooDeep = undefined;
+      tooDeepWhy = '';
     } else node = parseStatement(p, cur, blk.kind, !!opener, diagnostics, text);
     if (handles.size) {
       const h = handles.get(tokRange(cur[cur.length - 1]).end.line);
@@ -1344,6 +1349,7 @@ export function parseNftDocument(text: string, onTop?: (n: StmtNode) => void): N
     }
     cur = [];
     depth = 0;
+    chain = 0;
   };
 
   for (let t = ts.next(); t; t = ts.next()) {
@@ -1361,6 +1367,11 @@ export function parseNftDocument(text: string, onTop?: (n: StmtNode) => void): N
       continue;
     }
     if (tt === Semi && depth === 0) { flush(); continue; }
+    if (tt === Comma || tt === Colon || tt === LCurly || tt === RCurly) chain = 0;
+    else if ((tt === Dot || tt === Pipe || tt === Amp || tt === Caret || tt === Shl || tt === Shr || (tt === Word && BINOP_WORDS.has(t.image))) && ++chain > MAX_CHAIN && !tooDeep) {
+      tooDeep = t;
+      tooDeepWhy = `more than ${MAX_CHAIN} operators in a row ("." "|" "&" ...): this statement is not parsed`;
+    }
     if (tt === LCurly) {
       if (depth === 0) {
         const kind = opensBlock(stack[stack.length - 1].kind, cur);
@@ -1400,6 +1411,8 @@ export function parseNftDocument(text: string, onTop?: (n: StmtNode) => void): N
 
 const CHUNK = 1 << 16;
 const MAX_NESTING = 64;
+/** nft concatenates at most 16 fields; a thousand operators in one expression is no real ruleset. */
+const MAX_CHAIN = 1000;
 
 /** Tokens of the document, lexed 64 KiB at a time (cut at line ends, never after a `\`
  *  continuation) so tokens die young instead of all living until the parse ends. */
