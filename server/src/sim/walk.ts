@@ -112,6 +112,8 @@ interface RuleSite {
   /** nft statements before the rule's last match (undefined: none). */
   early: Action[] | undefined;
   matcher: RuleMatcher;
+  /** The last no-match result seen here (compiled rules return one object per failing option). */
+  nm: NoMatchInfo | undefined;
 }
 
 /** A chain's sites, index by index, made as walks reach them, kept per Chain object. When a rule's
@@ -129,8 +131,8 @@ interface ChainPlan {
   test: Uint8Array;
   net: Uint32Array;
   mask: Uint32Array;
-  /** What evalWith returns when the inline test fails. */
-  fail: (RuleEval | undefined)[];
+  /** The no-match step's shared part when the inline test fails (evalWith's result and the site). */
+  fail: (NoMatchInfo | undefined)[];
 }
 const planCache = new WeakMap<Chain, ChainPlan>();
 
@@ -149,9 +151,10 @@ function makeSite(plan: ChainPlan, rule: Rule, t: Table, c: Chain, idx: number, 
   const matcher = matcherOf(rule);
   const early = nft ? leadingStatements(rule) : undefined;
   const a4 = early === undefined ? firstAddr4(matcher) : undefined;
-  plan.site[idx] = { rule, table: t.name, family: t.family, chain: c.name, line: rule.range.start.line + 1, ruleIndex: idx, range: rule.range, early, matcher };
+  const site: RuleSite = { rule, table: t.name, family: t.family, chain: c.name, line: rule.range.start.line + 1, ruleIndex: idx, range: rule.range, early, matcher, nm: undefined };
+  plan.site[idx] = site;
   plan.rule[idx] = rule;
-  plan.fail[idx] = a4?.fail;
+  plan.fail[idx] = a4 ? { site, ev: a4.fail } : undefined;
   plan.net[idx] = a4?.net ?? 0;
   plan.mask[idx] = a4?.mask ?? 0;
   return (plan.test[idx] = a4 ? (a4.src ? 2 : 3) + (a4.neg ? 2 : 0) : 1);
@@ -160,7 +163,9 @@ function makeSite(plan: ChainPlan, rule: Rule, t: Table, c: Chain, idx: number, 
 /** Rule steps read their Step fields through getters: the rule's site, the evaluation's result object
  *  (shared per failing option for compiled rules) and the packet snapshot. */
 abstract class RuleStepBase {
-  constructor(readonly site: RuleSite, readonly ev: RuleEval, public at: Snap) {}
+  abstract readonly site: RuleSite;
+  abstract readonly ev: RuleEval;
+  abstract at: Snap;
   abstract hook: Hook;
   abstract assumed: 'match' | 'nomatch' | undefined;
   abstract reason: string | undefined;
@@ -191,11 +196,17 @@ abstract class RuleStepBase {
   }
 }
 
-/** A rule that did not match: three fields (the walk makes one per rule it passes). */
+/** A rule that did not match and its result: made once per rule and failing option. */
+interface NoMatchInfo { site: RuleSite; ev: RuleEval }
+
+/** A rule that did not match: two fields (the walk makes one per rule it passes). */
 class NoMatchStep extends RuleStepBase implements Step {
+  constructor(readonly info: NoMatchInfo, readonly at: Snap) { super(); }
+  get site(): RuleSite { return this.info.site; }
+  get ev(): RuleEval { return this.info.ev; }
   get hook(): Hook { return this.at.hook; }
   get assumed(): undefined { return undefined; }
-  get reason(): string | undefined { return this.ev.reason; }
+  get reason(): string | undefined { return this.info.ev.reason; }
   get action(): string { return ''; }
   get note(): undefined { return undefined; }
 }
@@ -206,7 +217,7 @@ class RuleStep extends RuleStepBase implements Step {
   note: string | undefined = undefined;
   /** A reason set after the evaluation (a missing chain, an unknown target effect). */
   private why: string | undefined = undefined;
-  constructor(site: RuleSite, public hook: Hook, ev: RuleEval, at: Snap, public assumed: 'match' | 'nomatch' | undefined) { super(site, ev, at); }
+  constructor(readonly site: RuleSite, public hook: Hook, readonly ev: RuleEval, public at: Snap, public assumed: 'match' | 'nomatch' | undefined) { super(); }
   get reason(): string | undefined { return this.why ?? this.ev.reason; }
   set reason(r: string | undefined) { this.why = r; }
 }
@@ -276,8 +287,15 @@ export function ruleKey(table: string, chain: string, index: number, hook: Hook)
   return `${table}/${chain}#${index}@${hook}`;
 }
 
+/** Steps of the previous walk over each ruleset: the next walk's array is made that long at once
+ *  (a 10 000-step trace grown by push leaves about three times its size in garbage). Below 256 or
+ *  above 65 536 (where `new Array(n)` makes a slow dictionary array) push grows it. */
+const stepHint = new WeakMap<Ruleset, number>();
+
 class Walker {
-  steps: Step[] = [];
+  /** Steps so far: `n` of them (the array may be longer until finishSteps). */
+  steps: Step[];
+  n = 0;
   path: Hook[] = [];
   unknowns: WalkResult['unknowns'] = [];
   count = 0;
@@ -285,6 +303,8 @@ class Walker {
   readonly max: number;
   constructor(readonly rs: Ruleset, readonly s: WalkPacket, readonly opts: WalkOptions) {
     this.max = opts.maxSteps ?? 100_000;
+    const hint = stepHint.get(rs) ?? 0;
+    this.steps = hint >= 256 && hint <= 65_536 ? new Array<Step>(hint) : [];
     if (opts.ipsets) s.ipsets = opts.ipsets;
     // The node's addresses (primary first) serve REDIRECT, MASQUERADE and addrtype like `host` does.
     for (const i of opts.routing?.interfaces ?? []) {
@@ -322,8 +342,19 @@ class Walker {
     return o;
   }
 
+  push(step: Step): void {
+    this.steps[this.n++] = step;
+  }
+
+  /** The steps array at its length, and the hint for the next walk. */
+  finishSteps(): Step[] {
+    if (this.steps.length !== this.n) this.steps.length = this.n;
+    stepHint.set(this.rs, this.n);
+    return this.steps;
+  }
+
   event(table: string, chain: string, text: string) {
-    this.steps.push({ kind: 'event', hook: this.s.hook, table, family: '', chain, line: 0, result: 'event', action: text, ...this.snap() });
+    this.push({ kind: 'event', hook: this.s.hook, table, family: '', chain, line: 0, result: 'event', action: text, ...this.snap() });
   }
 
   /** Conntrack at priority -200: the entry becomes known (or the packet stays untracked). */
@@ -443,7 +474,7 @@ class Walker {
       const key = `${c.name}|${stack.map((f) => f.chain.name + ':' + f.index).join(',')}|${s.mark}|${s.ctmark}|${s.src}|${s.dst}|${s.sport}|${s.dport}`;
       if (seen.has(key) || stack.length > MAX_STACK) {
         this.event(t.name, c.name, `loop: chain ${c.name} entered again in the same state`);
-        return { verdict: 'LOOP', at: this.steps.length - 1 };
+        return { verdict: 'LOOP', at: this.n - 1 };
       }
       seen.add(key);
       cur = c;
@@ -453,13 +484,13 @@ class Walker {
     const policy = (): { verdict: Verdict; at?: number } | undefined => {
       const base = b.chain;
       const p = (base.policy ?? 'ACCEPT').toUpperCase();
-      this.steps.push({
+      this.push({
         kind: 'policy', hook: s.hook, table: t.name, family: t.family, chain: base.name,
         line: (base.policyRange ?? base.nameRange).start.line + 1, range: base.policyRange ?? base.nameRange,
         result: 'policy', action: `policy ${p}`, ...this.snap(),
       });
       if (p === 'ACCEPT') return undefined;
-      return { verdict: p === 'DROP' ? 'DROP' : 'UNKNOWN', at: this.steps.length - 1 };
+      return { verdict: p === 'DROP' ? 'DROP' : 'UNKNOWN', at: this.n - 1 };
     };
     const ret = (): boolean => {
       const f = stack.pop();
@@ -478,7 +509,7 @@ class Walker {
     for (;;) {
       if (++this.count > this.max) {
         this.event(t.name, cur.name, `step limit ${this.max} reached`);
-        return { verdict: 'STEP-LIMIT', at: this.steps.length - 1 };
+        return { verdict: 'STEP-LIMIT', at: this.n - 1 };
       }
       const rules = cur.rules;
       if (idx >= rules.length) {
@@ -494,7 +525,7 @@ class Walker {
         // The rule's first test, inline: when it fails the rule fails there (what evalWith would say).
         const a = test & 1 ? dst4(s) : src4(s);
         if (a !== undefined && ((a & p.mask[idx]) >>> 0 === p.net[idx]) === test >= 4) {
-          steps.push(new NoMatchStep(p.site[idx]!, p.fail[idx]!, this.current()));
+          steps[this.n++] = new NoMatchStep(p.fail[idx]!, this.current());
           idx++;
           continue;
         }
@@ -508,7 +539,13 @@ class Walker {
       if (early === undefined) {
         ev = evalWith(site.matcher, rule, s, t);
         // The common case: no match, nothing applied (one small object per step).
-        if (ev.result === 'nomatch') { steps.push(new NoMatchStep(site, ev, this.current())); idx++; continue; }
+        if (ev.result === 'nomatch') {
+          let nm = site.nm;
+          if (nm === undefined || nm.ev !== ev) site.nm = nm = { site, ev };
+          steps[this.n++] = new NoMatchStep(nm, this.current());
+          idx++;
+          continue;
+        }
       } else ev = this.evalInterleaved(rule, t, early, (earlyNotes = []));
       let matched = ev.result === 'match';
       let assumed: 'match' | 'nomatch' | undefined;
@@ -520,7 +557,7 @@ class Walker {
         this.unknowns.push({ key, assumed, reason: ev.reason ?? '' });
       }
       const step = new RuleStep(site, s.hook, ev, this.current(), assumed);
-      steps.push(step);
+      steps[this.n++] = step;
       if (earlyNotes?.length) { step.note = earlyNotes.join('; '); step.action = early!.map((a) => a.text ?? a.name).join('; '); }
       if (!matched) { idx++; continue; }
       const out = this.actions(t, rule, step, byName, stack, () => ({ cur, idx }), enter, ret, policy, early);
@@ -563,7 +600,7 @@ class Walker {
     done?: Action[],
   ): 'next' | 'moved' | { verdict: Verdict; at?: number } | undefined {
     const s = this.s;
-    const at = this.steps.length - 1;
+    const at = this.n - 1;
     const texts: string[] = done ? done.map((a) => actionText(a)) : [];
     const notes: string[] = step.note ? [step.note] : [];
     const finish = () => {
@@ -729,7 +766,7 @@ export function walk(rs: Ruleset, packet: Packet, opts: WalkOptions = {}): WalkR
   const s = initialState(packet);
   const w = new Walker(rs, s, opts);
   const done = (verdict: Verdict, at?: number, error?: string): WalkResult => {
-    const r: WalkResult = { verdict, steps: w.steps, packet: toPacket(s, packet.host), path: w.path, unknowns: w.unknowns, confirmed: w.confirmed || (s.ct === 'tracked' && s.ctState !== 'new') };
+    const r: WalkResult = { verdict, steps: w.finishSteps(), packet: toPacket(s, packet.host), path: w.path, unknowns: w.unknowns, confirmed: w.confirmed || (s.ct === 'tracked' && s.ctState !== 'new') };
     if (at !== undefined) r.decidedAt = at;
     if (error) r.error = error;
     return r;
@@ -794,7 +831,7 @@ export function walk(rs: Ruleset, packet: Packet, opts: WalkOptions = {}): WalkR
     const r = run('prerouting');
     if (r) return done(r.verdict, r.at);
     const d = w.route('after PREROUTING');
-    if (d === 'error') return done('NO-ROUTE', w.steps.length - 1);
+    if (d === 'error') return done('NO-ROUTE', w.n - 1);
     dir = d;
   }
   if (dir === 'input') {
