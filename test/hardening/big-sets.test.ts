@@ -24,7 +24,7 @@ import { runInNewContext } from 'node:vm';
 import { analyzeDocumentSteps, type DocumentAnalysis } from '../../server/src/ide/document';
 import { hover } from '../../server/src/ide/hover';
 import { simulate } from '../../server/src/ide/simulate-lens';
-import { findProfileForDocument, ProfileCache, type RoutingContext } from '../../server/src/ide/routing-profile';
+import { findProfileForDocument, ProfileCache, standaloneContext, type RoutingContext } from '../../server/src/ide/routing-profile';
 import { routingDiagnostics, routingHover } from '../../server/src/ide/routing-ide';
 import { checkText } from '../../server/src/check';
 import { parsePacket } from '../../server/src/sim/packet';
@@ -255,6 +255,23 @@ describe('sets with a million elements', () => {
   scaled('nft named set', (n) => nftCase('named', n));
   scaled('nft anonymous set', (n) => nftCase('anonymous', n));
   scaled('ipset save in a node profile', ipsetCase);
+
+  it(`an ipset file opened on its own (${SMALL} entries) is read once per text, not once per request`, () => {
+    const { files } = ipsetFiles(SMALL);
+    const text = files.get(`${DIR}/big.save`)!;
+    const uri = 'untitled:big-ipset.save';
+    const [first, t1] = timed(() => standaloneContext(uri, text, 'ipset'));
+    assert.equal(first.profile.ipsetsByName.get('big')?.members.length, SMALL);
+    // The language server asks for the context on every hover and definition.
+    const [again, t2] = timed(() => standaloneContext(uri, text, 'ipset'));
+    console.log(`  standalone ipset of ${SMALL}: ${t1.toFixed(0)} ms, then ${t2.toFixed(2)} ms`);
+    assert.equal(again, first);
+    assert.ok(t2 < 50, `${t2.toFixed(0)} ms the second time`);
+    // Another text is read again.
+    const other = standaloneContext(uri, text + `add big ${ip(SMALL)}\n`, 'ipset');
+    assert.notEqual(other, first);
+    assert.equal(other.profile.ipsetsByName.get('big')?.members.length, SMALL + 1);
+  });
 });
 
 describe(`the language server (dist/server.js over stdio) on sets of ${N} elements`, () => {

@@ -329,11 +329,26 @@ export function findProfileForDocument(uriOrPath: string, text: string, fsIn: Pr
   }
 }
 
+/** The last standalone contexts made: the language server asks for one per request, and a 1 000 000-line
+ *  ipset file took 6 s to parse for every hover. Same document, kind and text: the same context. */
+const standaloneMemo: { uriOrPath: string; kind: string; text: string; ctx: RoutingContext }[] = [];
+const STANDALONE_MEMO = 2;
+
 /**
  * A context for a routing file that belongs to no profile (an ip rule listing opened on its own): the
  * profile holds that one file, so hover, `goto` navigation and diagnostics work on what it says alone.
+ * Read-only for callers: the context is shared by the requests on the same text.
  */
 export function standaloneContext(uriOrPath: string, text: string, kind: Exclude<SourceKind, 'ruleset'>): RoutingContext {
+  const hit = standaloneMemo.find((m) => m.uriOrPath === uriOrPath && m.kind === kind && m.text === text);
+  if (hit) return hit.ctx;
+  const ctx = makeStandaloneContext(uriOrPath, text, kind);
+  standaloneMemo.unshift({ uriOrPath, kind, text, ctx });
+  standaloneMemo.length = Math.min(standaloneMemo.length, STANDALONE_MEMO);
+  return ctx;
+}
+
+function makeStandaloneContext(uriOrPath: string, text: string, kind: Exclude<SourceKind, 'ruleset'>): RoutingContext {
   const path = uriToPath(uriOrPath);
   const uri = path ? pathToUri(path) : uriOrPath;
   const source: ProfileSource = { kind, path, text, range: zeroRange(), diagnostics: [] };
