@@ -4,7 +4,7 @@
 import { checkTextSteps, type CheckProgress, type CheckResult } from '../check';
 import type { ParseOptions } from '../parse';
 import { runSteps, TimeSlice } from '../analysis/steps';
-import type { Action, Chain, Diagnostic, NamedSet, Range, Rule, Ruleset, Table, Variable } from '../model/ruleset';
+import { lineRange, type Action, type Chain, type Diagnostic, type NamedSet, type Range, type Rule, type Ruleset, type Table, type Variable } from '../model/ruleset';
 import { buildMarkIndex, type MarkIndex } from './mark-index';
 
 export type OccurrenceRole = 'declaration' | 'reference' | 'owner';
@@ -136,7 +136,7 @@ export function* analyzeDocumentSteps(uri: string, text: string, version = 0, op
   /** `@name` / `$name`: the occurrence is the name after the sigil. */
   const unsigil = (r: Range | undefined, sigil: string): Range | undefined => {
     if (!r || r.start.line !== r.end.line || lines[r.start.line]?.[r.start.character] !== sigil) return r;
-    return { start: { line: r.start.line, character: r.start.character + 1 }, end: r.end };
+    return r.end.line === r.start.line ? lineRange(r.start.line, r.start.character + 1, r.end.character) : { start: { line: r.start.line, character: r.start.character + 1 }, end: r.end };
   };
   const seen = new Set<number>();
   // Only ranges whose text is the name are recorded: a rename must never overwrite anything else.
@@ -194,7 +194,8 @@ export function* analyzeDocumentSteps(uri: string, text: string, version = 0, op
               const m = OWNER_FLAG.exec(text);
               if (m && m[1] === c.name) ch = m.index + m[0].length - m[1].length;
             }
-            if (ch >= 0) add(owner ??= symbolOf(t, c.name), { start: { line, character: ch }, end: { line, character: ch + c.name.length } }, 'owner', ref);
+            // One light range per rule (a kube dump has 500 000 of them).
+            if (ch >= 0) add(owner ??= symbolOf(t, c.name), lineRange(line, ch, ch + c.name.length), 'owner', ref);
           }
           for (const a of r.actions) addActionRefs(t, a, ref);
           if (ruleset.kind === 'nft') addSetRefs(t, r, ref);
@@ -224,7 +225,7 @@ export function* analyzeDocumentSteps(uri: string, text: string, version = 0, op
       const text = (lines[l] ?? '').slice(a.range.start.character, a.range.end.character);
       for (const m of text.matchAll(/@([A-Za-z_][\w.-]*)/g)) {
         const ch = a.range.start.character + m.index! + 1;
-        add(setOf(t, m[1]), { start: { line: l, character: ch }, end: { line: l, character: ch + m[1].length } }, 'reference', ref);
+        add(setOf(t, m[1]), lineRange(l, ch, ch + m[1].length), 'reference', ref);
       }
     }
   }
