@@ -389,6 +389,8 @@ describe('protocol abuse over stdio', () => {
       assert.match(h?.contents?.value ?? '', /\*\*chain KUBE-SERVICES\*\*/);
       await c.conn.sendNotification('textDocument/didClose', { textDocument: { uri } });
       await assertServing('cancellations');
+      // This client announced no window.workDoneProgress: the server never asks it for a progress token.
+      assert.ok(!tap.messages.some((m) => m.method === 'window/workDoneProgress/create' || m.method === '$/progress'), 'no progress to a client without the capability');
     });
   });
 });
