@@ -45,6 +45,8 @@ export interface WordLine {
 
 
 class WordLineParser extends EmbeddedActionsParser {
+  /** Number of the input's first line (a chunk or an inline text inside a larger document). */
+  firstLine = 0;
   private lineNo = 0;
   private lineStart = 0;
   lines: WordLine[] = [];
@@ -56,7 +58,7 @@ class WordLineParser extends EmbeddedActionsParser {
 
   override reset(): void {
     super.reset();
-    this.lineNo = 0;
+    this.lineNo = this.firstLine;
     this.lineStart = 0;
     this.lines = [];
   }
@@ -124,14 +126,16 @@ export function readWordLines(text: string, lineOffset = 0): { lines: WordLine[]
   for (const e of lexed.errors) {
     diagnostics.push({ range: at(src, e.offset, Math.max(1, e.length), lineOffset), severity: 'error', code: 'syntax', message: `unexpected character ${JSON.stringify(src.substr(e.offset, 1))}` });
   }
+  // Lines numbered from lineOffset as they are read (shifting them after made four objects per word again).
+  parser.firstLine = lineOffset;
   parser.input = lexed.tokens;
   parser.document();
   const lines = parser.lines;
   for (const e of parser.errors) {
     diagnostics.push({ range: at(src, e.token.startOffset || 0, 0, lineOffset), severity: 'error', code: 'internal-error', message: `parser: ${e.message}` });
   }
+  parser.firstLine = 0;
   parser.input = [];
-  if (lineOffset) for (const l of lines) shiftLine(l, lineOffset);
   return { lines, diagnostics };
 }
 
@@ -139,18 +143,6 @@ function at(src: string, offset: number, length: number, lineOffset: number): Ra
   let line = 0, start = 0;
   for (let i = 0; i < offset && i < src.length; i++) if (src.charCodeAt(i) === 10) { line++; start = i + 1; }
   return { start: { line: line + lineOffset, character: offset - start }, end: { line: line + lineOffset, character: offset - start + length } };
-}
-
-function shiftRange(r: Range, by: number): void {
-  r.start = { line: r.start.line + by, character: r.start.character };
-  r.end = { line: r.end.line + by, character: r.end.character };
-}
-
-function shiftLine(l: WordLine, by: number): void {
-  l.line += by;
-  shiftRange(l.range, by);
-  for (const w of l.words) shiftRange(w.range, by);
-  if (l.comment && l.comment.range !== l.range) shiftRange(l.comment.range, by);
 }
 
 /** Range from the start of word `a` to the end of word `b`. */

@@ -7,7 +7,10 @@
 import type { Diagnostic, Range } from '../model/ruleset';
 import type { Parsed } from '../model/routing';
 import { ipsetTypeDims, type Ipset, type IpsetMember } from '../model/ipset';
-import { readWordLines, span, type Word } from './iproute-lexer';
+import { readWordLines, span, type Word, type WordLine } from './iproute-lexer';
+
+/** Characters lexed at a time (whole lines). */
+const CHUNK = 1 << 18;
 
 /** Create options that take no value. */
 const CREATE_FLAGS = new Set(['counters', 'comment', 'skbinfo', 'forceadd', 'bucketsize_', '-exist']);
@@ -54,49 +57,49 @@ function readMember(words: Word[], diags: Diagnostic[]): IpsetMember {
 }
 
 export function parseIpsets(text: string, opts: { lineOffset?: number } = {}): Parsed<Ipset[]> {
-  const { lines, diagnostics } = readWordLines(text, opts.lineOffset ?? 0);
+  const diagnostics: Diagnostic[] = [];
   const sets: Ipset[] = [];
   const byName = new Map<string, Ipset>();
   // `ipset list` state: the set being listed, and whether we are past "Members:".
   let listed: Ipset | undefined;
   let inMembers = false;
-  for (const l of lines) {
-    if (l.comment || !l.words.length) continue;
+  const readLine = (l: WordLine): void => {
+    if (l.comment || !l.words.length) return;
     const w = l.words;
     const k = w[0].value;
     if (k === 'create' || k === 'add' || k === '-N' || k === '-A') {
       listed = undefined;
       inMembers = false;
       const name = w[1];
-      if (!name) { d(diagnostics, l.range, 'missing-value', `"${k}" needs a set name`); continue; }
+      if (!name) { d(diagnostics, l.range, 'missing-value', `"${k}" needs a set name`); return; }
       if (k === 'create' || k === '-N') {
-        if (byName.has(name.value)) { d(diagnostics, name.range, 'duplicate-set', `set "${name.value}" is created twice`); continue; }
+        if (byName.has(name.value)) { d(diagnostics, name.range, 'duplicate-set', `set "${name.value}" is created twice`); return; }
         const s = newSet(name, w[2], l.range, diagnostics);
         readOptions(s, w.slice(3), diagnostics);
         sets.push(s);
         byName.set(s.name, s);
       } else {
         const s = byName.get(name.value);
-        if (!s) { d(diagnostics, name.range, 'undefined-set', `"add" to set "${name.value}" that was not created`); continue; }
-        if (!w[2]) { d(diagnostics, l.range, 'missing-value', '"add" needs an element'); continue; }
+        if (!s) { d(diagnostics, name.range, 'undefined-set', `"add" to set "${name.value}" that was not created`); return; }
+        if (!w[2]) { d(diagnostics, l.range, 'missing-value', '"add" needs an element'); return; }
         s.members.push(readMember(w.slice(2), diagnostics));
       }
-      continue;
+      return;
     }
     if (k === 'Name:') {
       inMembers = false;
       const name = w[1];
-      if (!name) { d(diagnostics, l.range, 'missing-value', '"Name:" without a name'); listed = undefined; continue; }
+      if (!name) { d(diagnostics, l.range, 'missing-value', '"Name:" without a name'); listed = undefined; return; }
       listed = { name: name.value, type: '', method: '', dims: [], known: false, family: 'ip', options: [], members: [], range: l.range, nameRange: name.range };
       sets.push(listed);
       byName.set(listed.name, listed);
-      continue;
+      return;
     }
-    if (!listed) { d(diagnostics, l.range, 'syntax', `unexpected line: expected "create", "add" or "Name:"`); continue; }
+    if (!listed) { d(diagnostics, l.range, 'syntax', `unexpected line: expected "create", "add" or "Name:"`); return; }
     if (inMembers) {
       listed.members.push(readMember(w, diagnostics));
       listed.range = { start: listed.range!.start, end: l.range.end };
-      continue;
+      return;
     }
     listed.range = { start: listed.range!.start, end: l.range.end };
     switch (k) {
@@ -112,6 +115,22 @@ export function parseIpsets(text: string, opts: { lineOffset?: number } = {}): P
         if (k === 'Size' || k === 'Number' || k === 'Initval:') break; // "Size in memory:", "Number of entries:"
         d(diagnostics, span(w[0], w[w.length - 1]), 'unknown-keyword', `unknown ipset list line "${k}"`, 'warning');
     }
+  };
+  // In chunks of whole lines: the words of a 1 000 000-line save, lexed at once, took a 2.5 GB heap.
+  let lineOffset = opts.lineOffset ?? 0;
+  for (let at = 0; ; ) {
+    let end = Math.min(text.length, at + CHUNK);
+    if (end < text.length) {
+      const nl = text.indexOf('\n', end);
+      end = nl < 0 ? text.length : nl + 1;
+    }
+    const chunk = text.slice(at, end);
+    const read = readWordLines(chunk, lineOffset);
+    for (const x of read.diagnostics) diagnostics.push(x);
+    for (const l of read.lines) readLine(l);
+    if (end >= text.length) break;
+    for (let i = chunk.indexOf('\n'); i >= 0; i = chunk.indexOf('\n', i + 1)) lineOffset++;
+    at = end;
   }
   return { value: sets, diagnostics };
 }
