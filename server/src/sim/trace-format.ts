@@ -35,14 +35,13 @@ export function packetJson(p: Packet): Record<string, unknown> {
 export function traceJson(r: WalkResult): TraceJson {
   // The fields first, in its order; then the rest (undefined ones drop out of the JSON).
   const steps = r.steps.map((x) => {
-    const o: Omit<Step, 'range'> = { hook: x.hook, table: x.table, chain: x.chain, line: x.line, result: x.result, action: x.action, mark: x.mark, ctmark: x.ctmark, kind: x.kind, family: x.family, src: x.src, dst: x.dst };
+    // Built in key order, addresses after the optional fields (no delete: it makes slow objects).
+    const o = { hook: x.hook, table: x.table, chain: x.chain, line: x.line, result: x.result, action: x.action, mark: x.mark, ctmark: x.ctmark, kind: x.kind, family: x.family } as Omit<Step, 'range'>;
     if (x.ruleIndex !== undefined) o.ruleIndex = x.ruleIndex;
     if (x.assumed !== undefined) o.assumed = x.assumed;
     if (x.reason !== undefined) o.reason = x.reason;
     if (x.failed !== undefined) o.failed = x.failed;
     if (x.note !== undefined) o.note = x.note;
-    // Addresses last (re-set to keep them after the optional fields).
-    delete (o as Partial<typeof o>).src; delete (o as Partial<typeof o>).dst;
     o.src = x.src;
     o.dst = x.dst;
     if (x.sport !== undefined) o.sport = x.sport;

@@ -736,7 +736,7 @@ const HOOK_ORDER: Hook[] = ['prerouting', 'input', 'forward', 'output', 'postrou
 
 /** A base chain that reaches `chain` and the jump/goto path to it (for starting mid-ruleset). */
 export function pathTo(rs: Ruleset, table: Table, chain: Chain, family: 'ip' | 'ip6', prefer?: Hook[]): { base: BaseChain; stack: Frame[] } | undefined {
-  const byName = new Map(table.chains.map((c) => [c.name, c]));
+  const byName = chainsByName(table);
   const hooks = [...(prefer ?? []), ...HOOK_ORDER.filter((h) => !prefer?.includes(h))];
   for (const hook of hooks) {
     for (const b of baseChains(rs, hook, family)) {
@@ -744,8 +744,9 @@ export function pathTo(rs: Ruleset, table: Table, chain: Chain, family: 'ip' | '
       // Breadth-first over jump/goto edges, remembering the frames a walk would push.
       const queue: { c: Chain; stack: Frame[] }[] = [{ c: b.chain, stack: [] }];
       const seen = new Set<string>([b.chain.name]);
-      while (queue.length) {
-        const { c, stack } = queue.shift()!;
+      // An index, not shift(): a kube nat table queues tens of thousands of chains.
+      for (let qi = 0; qi < queue.length; qi++) {
+        const { c, stack } = queue[qi];
         if (c === chain) return { base: b, stack };
         c.rules.forEach((r, i) => {
           for (const a of r.actions) {
