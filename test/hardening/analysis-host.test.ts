@@ -70,6 +70,10 @@ describe('analysis host: stepwise analysis, abandon, cancel', () => {
     assert.equal(host.current('u:big'), a);
     assert.equal(await host.analysis('u:big'), a, 'answered from the stored analysis');
     assert.equal(log.length, 2, 'not analysed again');
+    // A new version drops the old analysis at once: a huge document never holds two.
+    host.set('u:big', SMALL, 2);
+    assert.equal(host.current('u:big'), undefined);
+    assert.equal((host as unknown as { docs: Map<string, { analysis?: unknown }> }).docs.get('u:big')?.analysis, undefined);
   });
 
   it('a new version abandons the running one at its next step; waiters get the new version', async () => {
