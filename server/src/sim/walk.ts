@@ -111,7 +111,8 @@ interface RuleSite {
   range: Range;
   /** nft statements before the rule's last match (undefined: none). */
   early: Action[] | undefined;
-  matcher: RuleMatcher;
+  /** The compiled matcher, made when a packet gets past the inline test (undefined: not yet). */
+  matcher: RuleMatcher | undefined;
   /** The last no-match result seen here (compiled rules return one object per failing option). */
   nm: NoMatchInfo | undefined;
 }
@@ -148,10 +149,9 @@ function planOf(c: Chain): ChainPlan {
 
 /** Makes the site at `idx`; returns its test code. */
 function makeSite(plan: ChainPlan, rule: Rule, t: Table, c: Chain, idx: number, nft: boolean): number {
-  const matcher = matcherOf(rule);
   const early = nft ? leadingStatements(rule) : undefined;
-  const a4 = early === undefined ? firstAddr4(matcher) : undefined;
-  const site: RuleSite = { rule, table: t.name, family: t.family, chain: c.name, line: rule.range.start.line + 1, ruleIndex: idx, range: rule.range, early, matcher, nm: undefined };
+  const a4 = early === undefined ? firstAddr4(rule) : undefined;
+  const site: RuleSite = { rule, table: t.name, family: t.family, chain: c.name, line: rule.range.start.line + 1, ruleIndex: idx, range: rule.range, early, matcher: undefined, nm: undefined };
   plan.site[idx] = site;
   plan.rule[idx] = rule;
   plan.fail[idx] = a4 ? { site, ev: a4.fail } : undefined;
@@ -537,7 +537,7 @@ class Walker {
       let earlyNotes: string[] | undefined;
       let ev: RuleEval;
       if (early === undefined) {
-        ev = evalWith(site.matcher, rule, s, t);
+        ev = evalWith((site.matcher ??= matcherOf(rule)), rule, s, t);
         // The common case: no match, nothing applied (one small object per step).
         if (ev.result === 'nomatch') {
           let nm = site.nm;
