@@ -187,6 +187,22 @@ describe(`huge file: gen-kube ${SERVICES} services over stdio`, () => {
       assert.match(h?.contents?.value ?? '', new RegExp(`\\*\\*chain ${chain}\\*\\* — table nat`));
       assert.equal(d.length, 1);
 
+      // Semantic tokens of the whole document (VS Code asks right after open): printed with the small
+      // document's answer times meanwhile.
+      t = performance.now();
+      let tokensDone = false;
+      const during: number[] = [];
+      const tokens = c.request('textDocument/semanticTokens/full', { textDocument: { uri } }).finally(() => (tokensDone = true));
+      while (!tokensDone) {
+        const s = performance.now();
+        await c.request('textDocument/hover', { textDocument: { uri: zt.uri }, position: ztPos });
+        during.push(performance.now() - s);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const data = (await tokens).data as number[];
+      console.log(`  semantic tokens: ${data.length / 5} tokens in ${secs(performance.now() - t)}; small-document hovers meanwhile: ${during.length}, max ${Math.max(...during).toFixed(0)} ms`);
+      assert.ok(data.length > lines.length && data.length % 5 === 0, `tokens for the whole document: ${data.length}`);
+
       // One typed character at the end, then a hover at once: it waits for the re-analysis.
       const end = { line: lines.length - 1, character: lines[lines.length - 1].length };
       const diag3 = c.waitDiagnostics(uri, (p) => p.version === 3, 12 * 60_000);
