@@ -28,8 +28,14 @@ const sourceCache = new WeakMap<Option, string>();
 
 export function optionSource(o: Option): string {
   let t = sourceCache.get(o);
-  if (t === undefined) sourceCache.set(o, (t = `${o.negated ? '! ' : ''}${o.flag}${o.values.length ? ' ' + optionText(o) : ''}`));
+  if (t === undefined) sourceCache.set(o, (t = clipSource(`${o.negated ? '! ' : ''}${o.flag}${o.values.length ? ' ' + optionText(o) : ''}`)));
   return t;
+}
+
+/** A failed test as the trace quotes it: a set of a million elements is not repeated in every step. */
+export const MAX_FAILED_TEXT = 200;
+export function clipSource(t: string): string {
+  return t.length <= MAX_FAILED_TEXT ? t : `${t.slice(0, MAX_FAILED_TEXT - 1)}…`;
 }
 
 const cidrCache = new WeakMap<Option, (Cidr | undefined)[]>();
@@ -542,7 +548,7 @@ function evalRuleGeneric(rule: Rule, p: WalkPacket, table?: Table): RuleEval {
     if (m.nft) {
       const v = evalNftMatch(m, p, table);
       if (typeof v === 'object') { unknown ??= v.unknown; continue; }
-      if (!v) return { result: 'nomatch', failed: `${m.nft.left}${m.nft.op === 'implicit' ? '' : ' ' + m.nft.op} ${m.nft.right}` };
+      if (!v) return { result: 'nomatch', failed: clipSource(`${m.nft.left}${m.nft.op === 'implicit' ? '' : ' ' + m.nft.op} ${m.nft.right}`) };
       continue;
     }
     if (!m.options.length && m.module !== '') {
