@@ -1,11 +1,11 @@
 // Parse plus every analysis: what `nflens check` and the language server report.
 import { parseRulesetSteps, type ParseOptions } from './parse';
-import { analyzeChains, chainGraph } from './analysis/chain-graph';
-import { hookReach } from './analysis/hooks';
-import { analyzePlacement } from './analysis/placement';
+import { analyzeChainsSteps, chainGraphSteps } from './analysis/chain-graph';
+import { hookReachSteps } from './analysis/hooks';
+import { analyzePlacementSteps } from './analysis/placement';
 import { chainUsageDiagnostics } from './analysis/chain-usage';
-import { analyzeRuleOrder } from './analysis/rule-order';
-import { analyzeMarks } from './analysis/mark-analysis';
+import { analyzeRuleOrderSteps } from './analysis/rule-order';
+import { analyzeMarksSteps } from './analysis/mark-analysis';
 import { analyzeConntrackOrder } from './analysis/conntrack-order';
 import type { Diagnostic, Ruleset } from './model/ruleset';
 
@@ -14,17 +14,13 @@ export interface CheckResult {
   diagnostics: Diagnostic[];
 }
 
-function safely(f: () => Diagnostic[]): Diagnostic[] {
-  try {
-    return f();
-  } catch (e) {
-    return [{
-      range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
-      severity: 'error',
-      code: 'internal-error',
-      message: `internal error in analysis: ${(e as Error)?.message ?? String(e)}`,
-    }];
-  }
+function internalError(e: unknown): Diagnostic {
+  return {
+    range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
+    severity: 'error',
+    code: 'internal-error',
+    message: `internal error in analysis: ${(e as Error)?.message ?? String(e)}`,
+  };
 }
 
 /** The rule builder already reports placement in built-in chains (hook-mismatch, table-mismatch): keep one report per rule. */
@@ -65,20 +61,43 @@ export function* checkTextSteps(text: string, opts: ParseOptions = {}): Generato
     yield { phase: 'parse', message: 'parsing', percentage: Math.round(r.value * PARSE_SHARE) };
   }
   const diagnostics: Diagnostic[] = ruleset.diagnostics.slice();
-  const passes: [string, () => Diagnostic[]][] = [
-    ['chains and jumps', () => analyzeChains(ruleset)],
-    ['placement', () => withoutModelDuplicates(ruleset, analyzePlacement(ruleset))],
-    ['chain usage', () => ruleset.tables.flatMap((t) => {
-      const { graph } = chainGraph(t);
-      return chainUsageDiagnostics(t, graph, hookReach(graph));
-    })],
-    ['rule order', () => analyzeRuleOrder(ruleset)],
-    ['marks', () => analyzeMarks(ruleset)],
-    ['conntrack', () => analyzeConntrackOrder(ruleset)],
+  // Each pass is a generator that yields about every 25 ms (a kube dump's passes take seconds each).
+  const passes: [string, () => Generator<void, Diagnostic[], void>][] = [
+    ['chains and jumps', () => analyzeChainsSteps(ruleset)],
+    ['placement', function* () {
+      return withoutModelDuplicates(ruleset, yield* analyzePlacementSteps(ruleset));
+    }],
+    ['chain usage', function* () {
+      const out: Diagnostic[] = [];
+      for (const t of ruleset.tables) {
+        const { graph } = yield* chainGraphSteps(t);
+        for (const d of chainUsageDiagnostics(t, graph, yield* hookReachSteps(graph))) out.push(d);
+      }
+      return out;
+    }],
+    ['rule order', () => analyzeRuleOrderSteps(ruleset)],
+    ['marks', () => analyzeMarksSteps(ruleset)],
+    ['conntrack', function* () {
+      return analyzeConntrackOrder(ruleset);
+    }],
   ];
   for (let i = 0; i < passes.length; i++) {
-    yield { phase: 'analysis', message: passes[i][0], percentage: Math.round(PARSE_SHARE + (i * (100 - PARSE_SHARE)) / passes.length) };
-    for (const d of safely(passes[i][1])) diagnostics.push(d);
+    const progress: CheckProgress = { phase: 'analysis', message: passes[i][0], percentage: Math.round(PARSE_SHARE + (i * (100 - PARSE_SHARE)) / passes.length) };
+    yield progress;
+    // A bug in one pass costs its findings, never the others' or the document.
+    try {
+      const pass = passes[i][1]();
+      for (;;) {
+        const r = pass.next();
+        if (r.done) {
+          for (const d of r.value) diagnostics.push(d);
+          break;
+        }
+        yield progress;
+      }
+    } catch (e) {
+      diagnostics.push(internalError(e));
+    }
   }
   diagnostics.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
   return { ruleset, diagnostics };
