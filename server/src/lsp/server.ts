@@ -31,7 +31,7 @@ import { definition, documentHighlights, prepareRename, references, rename } fro
 import { documentSymbols, foldingRanges, workspaceSymbols } from '../ide/symbols';
 import { hover } from '../ide/hover';
 import { completions } from '../ide/completion';
-import { semanticTokens } from '../ide/semantic-tokens';
+import { semanticTokensSteps } from '../ide/semantic-tokens';
 import { findProfileForDocument, overlayFs, ProfileCache, standaloneContext, uriToPath, type ProfileLookup, type RoutingContext } from '../ide/routing-profile';
 import { detectRoutingFileKind, routingDocumentSymbols, routingParseDiagnostics, ROUTING_LANGUAGE_IDS, type RoutingFileKind } from '../ide/routing-symbols';
 import { routingDiagnostics } from '../ide/routing-ide';
@@ -518,7 +518,7 @@ connection.languages.semanticTokens.on(async (p, token) => {
   const a = await analysed(p.textDocument.uri, token);
   const b = new SemanticTokensBuilder();
   if (!a) return b.build();
-  const tokens = unlessCancelled(token, semanticTokens(a));
+  const tokens = await cooperatively(token, semanticTokensSteps(a));
   // 1.5 million tokens on a 300 000-line dump: encoded a slice at a time, other requests served between.
   await cooperatively(token, function* () {
     const budget = new TimeSlice();
