@@ -122,12 +122,45 @@ function* hookReached(g: ChainGraph, budget: TimeSlice): Generator<void, Set<str
 function* findLoops(g: ChainGraph, budget: TimeSlice): Generator<void, Diagnostic[], void> {
   const reached = yield* hookReached(g, budget);
   const diags: Diagnostic[] = [];
-  const state = new Map<string, 1 | 2>(); // 1 on stack, 2 done
   const reported = new Set<ChainEdge>();
-  // Iterative DFS: rulesets can have 10 000-deep jump chains.
+  const onEdge = (e: ChainEdge, to: 0 | 1 | 2, stack: DfsFrame[]) => {
+    if (to !== 1 || reported.has(e)) return;
+    reported.add(e);
+    const from = stack.findIndex((f) => f.name === e.to.name);
+    const cycle = stack.slice(from + 1).map((f) => f.via!).concat(e);
+    const live = cycle.some((x) => reached.has(x.from.name));
+    diags.push({
+      range: e.range,
+      severity: live ? 'error' : 'warning',
+      code: 'jump-loop',
+      message: `jump loop: ${cycle.map((x) => x.from.name).concat(e.to.name).join(' → ')}; ${live ? 'the kernel refuses to load it' : 'no hook reaches it, so the kernel loads it, but a jump into it from a reached chain would be refused'}`,
+      related: cycle.map((x) => ({ range: x.range, message: `${x.from.name} ${x.kind}s to ${x.to.name}` })),
+    });
+  };
+  yield* chainDfs(g, budget, onEdge, () => {});
+  return diags;
+}
+
+/** One frame of chainDfs's stack: a chain, how far through its out-edges, and the edge that led to it. */
+export interface DfsFrame {
+  name: string;
+  i: number;
+  via?: ChainEdge;
+}
+
+/** Iterative depth-first walk over every chain of the graph (rulesets can have 10 000-deep jump chains).
+ *  `onEdge` sees each out-edge with its target's state (0 not seen, 1 on the stack: a back edge, 2 done)
+ *  before a new target is entered; `onDone` sees each chain as it leaves the stack (its parent now on top). */
+export function* chainDfs(
+  g: ChainGraph,
+  budget: TimeSlice,
+  onEdge: (e: ChainEdge, to: 0 | 1 | 2, stack: DfsFrame[]) => void,
+  onDone: (name: string, stack: DfsFrame[]) => void,
+): Generator<void, void, void> {
+  const state = new Map<string, 1 | 2>();
   for (const start of g.chains.keys()) {
     if (state.get(start)) continue;
-    const stack: { name: string; i: number; via?: ChainEdge }[] = [{ name: start, i: 0 }];
+    const stack: DfsFrame[] = [{ name: start, i: 0 }];
     state.set(start, 1);
     while (stack.length) {
       if (budget.due()) yield;
@@ -136,30 +169,18 @@ function* findLoops(g: ChainGraph, budget: TimeSlice): Generator<void, Diagnosti
       if (top.i >= outs.length) {
         state.set(top.name, 2);
         stack.pop();
+        onDone(top.name, stack);
         continue;
       }
       const e = outs[top.i++];
-      const s = state.get(e.to.name);
-      if (s === 1) {
-        if (reported.has(e)) continue;
-        reported.add(e);
-        const from = stack.findIndex((f) => f.name === e.to.name);
-        const cycle = stack.slice(from + 1).map((f) => f.via!).concat(e);
-        const live = cycle.some((x) => reached.has(x.from.name));
-        diags.push({
-          range: e.range,
-          severity: live ? 'error' : 'warning',
-          code: 'jump-loop',
-          message: `jump loop: ${cycle.map((x) => x.from.name).concat(e.to.name).join(' → ')}; ${live ? 'the kernel refuses to load it' : 'no hook reaches it, so the kernel loads it, but a jump into it from a reached chain would be refused'}`,
-          related: cycle.map((x) => ({ range: x.range, message: `${x.from.name} ${x.kind}s to ${x.to.name}` })),
-        });
-      } else if (!s) {
+      const to = state.get(e.to.name) ?? 0;
+      onEdge(e, to, stack);
+      if (!to) {
         state.set(e.to.name, 1);
         stack.push({ name: e.to.name, i: 0, via: e });
       }
     }
   }
-  return diags;
 }
 
 /** nf_tables (the default iptables backend, and nft) refuses a rule that makes a chain 16 nested
@@ -168,22 +189,9 @@ function* findLoops(g: ChainGraph, budget: TimeSlice): Generator<void, Diagnosti
 export const MAX_JUMP_DEPTH = 15;
 
 function* findTooDeep(g: ChainGraph, budget: TimeSlice): Generator<void, Diagnostic[], void> {
-  // Topological order by iterative DFS (back edges skipped), then longest depth from the base chains.
+  // Topological order by DFS finishing order (back edges skipped), then longest depth from the base chains.
   const order: string[] = [];
-  const state = new Map<string, 1 | 2>();
-  for (const start of g.chains.keys()) {
-    if (state.get(start)) continue;
-    const stack: { name: string; i: number }[] = [{ name: start, i: 0 }];
-    state.set(start, 1);
-    while (stack.length) {
-      if (budget.due()) yield;
-      const top = stack[stack.length - 1];
-      const outs = g.out.get(top.name) ?? [];
-      if (top.i >= outs.length) { state.set(top.name, 2); order.push(top.name); stack.pop(); continue; }
-      const e = outs[top.i++];
-      if (!state.get(e.to.name)) { state.set(e.to.name, 1); stack.push({ name: e.to.name, i: 0 }); }
-    }
-  }
+  yield* chainDfs(g, budget, () => {}, (name) => void order.push(name));
   order.reverse();
   const pos = new Map(order.map((n, i) => [n, i]));
   const depth = new Map<string, number>();

@@ -3,7 +3,7 @@
 // Rules in between that rewrite what the earlier rule tested (MARK, CONNMARK, unknown targets, and
 // the chains they jump to) are followed: the earlier rule then no longer counts.
 import type { Chain, Diagnostic, Rule, Ruleset, Table } from '../model/ruleset';
-import { chainGraph, chainGraphSteps, type ChainGraph } from './chain-graph';
+import { chainDfs, chainGraph, chainGraphSteps, type ChainGraph } from './chain-graph';
 import { boxMinus, boxOf, isUnconditional, nftRuleSpace, ruleSpace, spaceWithin, testedBits, withinExceptBox, type Box, type Space } from './match-space';
 import { removeRuleFix, withFixes } from './quick-fixes';
 import { isEndingTarget, markOf, optText, ruleTarget, type RuleTarget } from './rule-facts';
@@ -172,32 +172,18 @@ function* chainFactsSteps(table: Table, family: 'ip' | 'ip6', graph: ChainGraph,
 /** The chains that reach no jump loop, each after every chain it jumps to (iterative DFS). */
 function* loopFreePostOrder(g: ChainGraph, budget: TimeSlice): Generator<void, string[], void> {
   const order: string[] = [];
-  const state = new Map<string, 1 | 2>(); // 1 on the stack, 2 done
   const looping = new Set<string>();
-  for (const start of g.chains.keys()) {
-    if (state.get(start)) continue;
-    const stack: { name: string; i: number }[] = [{ name: start, i: 0 }];
-    state.set(start, 1);
-    while (stack.length) {
-      if (budget.due()) yield;
-      const top = stack[stack.length - 1];
-      const outs = g.out.get(top.name) ?? [];
-      if (top.i >= outs.length) {
-        state.set(top.name, 2);
-        stack.pop();
-        if (!looping.has(top.name)) order.push(top.name);
-        else if (stack.length) looping.add(stack[stack.length - 1].name);
-        continue;
-      }
-      const to = outs[top.i++].to.name;
-      const s = state.get(to);
-      if (s === 1 || (s === 2 && looping.has(to))) looping.add(top.name);
-      else if (!s) {
-        state.set(to, 1);
-        stack.push({ name: to, i: 0 });
-      }
-    }
-  }
+  yield* chainDfs(
+    g,
+    budget,
+    (e, to, stack) => {
+      if (to === 1 || (to === 2 && looping.has(e.to.name))) looping.add(stack[stack.length - 1].name);
+    },
+    (name, stack) => {
+      if (!looping.has(name)) order.push(name);
+      else if (stack.length) looping.add(stack[stack.length - 1].name);
+    },
+  );
   return order;
 }
 
