@@ -8,6 +8,7 @@ import { analyzeRuleOrderSteps } from './analysis/rule-order';
 import { analyzeMarksSteps } from './analysis/mark-analysis';
 import { analyzeConntrackOrder } from './analysis/conntrack-order';
 import type { Diagnostic, Ruleset } from './model/ruleset';
+import { runSteps } from './steps';
 
 export interface CheckResult {
   ruleset: Ruleset;
@@ -37,11 +38,7 @@ export interface CheckProgress {
 }
 
 export function checkText(text: string, opts: ParseOptions = {}): CheckResult {
-  const steps = checkTextSteps(text, opts);
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-  }
+  return runSteps(checkTextSteps(text, opts));
 }
 
 /** Share of the work that parsing takes, for progress reports (measured on kube dumps: about half). */

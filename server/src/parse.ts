@@ -3,6 +3,7 @@ import type { FileKind, Ruleset } from './model/ruleset';
 import { detectKind } from './syntax/detect';
 import { buildIptablesSteps } from './model/from-iptables';
 import { buildNftRuleset } from './model/from-nft';
+import { runSteps } from './steps';
 
 export interface ParseOptions {
   /** Forces the kind; otherwise it is detected from the content. */
@@ -13,11 +14,7 @@ export interface ParseOptions {
 }
 
 export function parseRuleset(text: string, opts: ParseOptions = {}): Ruleset {
-  const steps = parseRulesetSteps(text, opts);
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-  }
+  return runSteps(parseRulesetSteps(text, opts));
 }
 
 /** parseRuleset in steps (one parser chunk each for iptables files); yields the share read (0..1).

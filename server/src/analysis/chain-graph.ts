@@ -2,7 +2,7 @@
 import type { Chain, Diagnostic, Range, Ruleset, Table } from '../model/ruleset';
 import { KNOWN_TARGETS } from './rule-facts';
 import { declareChainFix, withFixes } from './quick-fixes';
-import { runSteps, TimeSlice } from './steps';
+import { runSteps, TimeSlice } from '../steps';
 
 export interface ChainEdge {
   from: Chain;

@@ -3,7 +3,7 @@
 import type { Chain, Hook, Table } from '../model/ruleset';
 import { builtinHook } from '../knowledge/iptables-tables';
 import type { ChainEdge, ChainGraph } from './chain-graph';
-import { runSteps, TimeSlice } from './steps';
+import { runSteps, TimeSlice } from '../steps';
 
 export interface HookReach {
   /** Hooks reaching each chain, by chain name. */

@@ -8,7 +8,7 @@ import { withFixes, type QuickFix } from './quick-fixes';
 import { markOf, optText, ruleTarget } from './rule-facts';
 import { chainGraph } from './chain-graph';
 import { hookReach, HOOK_CHAIN } from './hooks';
-import { runSteps, TimeSlice } from './steps';
+import { runSteps, TimeSlice } from '../steps';
 
 export type MarkDomain = 'mark' | 'ctmark';
 

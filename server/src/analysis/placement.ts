@@ -13,7 +13,7 @@ import type { Chain, Diagnostic, Hook, Rule, Ruleset, Table } from '../model/rul
 import { chainGraph, chainGraphSteps, type ChainGraph } from './chain-graph';
 import { HOOK_CHAIN, hookReach, hookReachSteps, type HookReach } from './hooks';
 import { moduleOf, optText, ruleOptions, ruleTarget, type FoundOption } from './rule-facts';
-import { runSteps, TimeSlice } from './steps';
+import { runSteps, TimeSlice } from '../steps';
 
 interface StaticRule {
   tables?: string[];

@@ -7,7 +7,7 @@ import { chainDfs, chainGraph, chainGraphSteps, type ChainGraph } from './chain-
 import { boxMinus, boxOf, isUnconditional, nftRuleSpace, ruleSpace, spaceWithin, testedBits, withinExceptBox, type Box, type Space } from './match-space';
 import { removeRuleFix, withFixes } from './quick-fixes';
 import { isEndingTarget, markOf, optText, ruleTarget, type RuleTarget } from './rule-facts';
-import { runSteps, TimeSlice } from './steps';
+import { runSteps, TimeSlice } from '../steps';
 
 /** Targets that change nothing the match space models. */
 const NEUTRAL_TARGETS = new Set([

@@ -3,7 +3,7 @@
 // 150 000-line dumps).
 import { checkTextSteps, type CheckProgress, type CheckResult } from '../check';
 import type { ParseOptions } from '../parse';
-import { runSteps, TimeSlice } from '../analysis/steps';
+import { runSteps, TimeSlice } from '../steps';
 import { lineRange, type Action, type Chain, type Diagnostic, type NamedSet, type Range, type Rule, type Ruleset, type Table, type Variable } from '../model/ruleset';
 import { buildMarkIndex, type MarkIndex } from './mark-index';
 

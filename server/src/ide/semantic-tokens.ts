@@ -3,7 +3,7 @@
 import type { Range } from '../model/ruleset';
 import type { DocumentAnalysis } from './document';
 import type { SemanticToken, SemanticTokenModifier, SemanticTokenType } from './types';
-import { runSteps, TimeSlice } from '../analysis/steps';
+import { runSteps, TimeSlice } from '../steps';
 
 export function semanticTokens(doc: DocumentAnalysis): SemanticToken[] {
   return runSteps(semanticTokensSteps(doc));

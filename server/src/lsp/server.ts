@@ -41,7 +41,7 @@ import { simulate, simulateLenses, type SimulateParams } from '../ide/simulate-l
 import { codeActions } from '../ide/code-actions';
 import { markMap, markMapText } from '../analysis/mark-analysis';
 import { ResyncMessageReader } from './resync-reader';
-import { TimeSlice } from '../analysis/steps';
+import { TimeSlice } from '../steps';
 import type { DocumentAnalysis, DocumentProgress } from '../ide/document';
 import { SEMANTIC_TOKEN_MODIFIERS, SEMANTIC_TOKEN_TYPES, type CompletionKind, type SymbolItem, type SymbolKind as IdeSymbolKind } from '../ide/types';
 

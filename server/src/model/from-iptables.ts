@@ -4,6 +4,7 @@ import { builtinHook, builtinPriority, isBuiltinChain, MAX_CHAIN_NAME, TABLE_BUI
 import { buildRule, type RuleContext } from './iptables-rule';
 import { isKnownOptionFlag } from '../knowledge/iptables-extensions';
 import { spanRange, type Chain, type Diagnostic, type FileKind, type Range, type Rule, type Ruleset, type Table } from './ruleset';
+import { runSteps } from '../steps';
 
 const COMMANDS: Record<string, string> = {
   '-A': 'append', '--append': 'append',
@@ -52,11 +53,7 @@ function guessTableFromPolicies(lines: IptLine[]): string {
 }
 
 export function buildIptablesRuleset(text: string, opts: IptablesOptions): Ruleset {
-  const steps = buildIptablesSteps(text, opts);
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-  }
+  return runSteps(buildIptablesSteps(text, opts));
 }
 
 /** buildIptablesRuleset one parser chunk per step; yields the share of the text read (0..1). */

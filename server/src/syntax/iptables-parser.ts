@@ -21,6 +21,7 @@ import {
 import { unquote } from './line-lexing';
 import { splitArgv, type ArgKind, type ArgSink } from './iptables-argv';
 import { LineRange, spanRange, type Diagnostic, type Range } from '../model/ruleset';
+import { runSteps } from '../steps';
 
 export interface RuleItem {
   kind: 'flag' | 'bang' | 'word' | 'string';
@@ -278,11 +279,7 @@ const CHUNK = 1 << 16;
 
 /** Lex and parse a whole document; each line goes to `onLine` as it is read (or into `lines`). Never throws. */
 export function parseIptablesDocument(text: string, onLine?: (line: IptLine) => void): IptDocument {
-  const steps = parseIptablesSteps(text, onLine);
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-  }
+  return runSteps(parseIptablesSteps(text, onLine));
 }
 
 /** The same, one chunk per step: yields the share of the text read so far (0..1), so a caller (the
