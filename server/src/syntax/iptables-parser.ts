@@ -181,7 +181,6 @@ class IptablesDocumentParser extends EmbeddedActionsParser {
   private commandText(t: IToken): void {
     const s = t.image;
     const split = this.split;
-    split.items.length = 0;
     split.counters = undefined;
     split.text = s;
     split.line = this.lineNo;
@@ -252,13 +251,13 @@ class LineSplit implements ArgSink {
     this.items.push({ kind, text, value: kind === 'string' ? unquote(text) : text, range });
   }
   error(start: number, end: number): void {
-    this.diagnostics.push({
-      range: new LineRange(this.line, this.col + start, this.col + end),
-      severity: 'error',
-      code: 'syntax',
-      message: `unexpected character ${JSON.stringify(this.text.substring(start, end))}`,
-    });
+    this.diagnostics.push(unexpectedChars(new LineRange(this.line, this.col + start, this.col + end), this.text.substring(start, end)));
   }
+}
+
+/** Characters no token takes: the same report from the lexer and from the command-line splitter. */
+function unexpectedChars(range: Range, text: string): Diagnostic {
+  return { range, severity: 'error', code: 'syntax', message: `unexpected character ${JSON.stringify(text)}` };
 }
 
 function textAt(s: string, r: LineRange, col: number): string {
@@ -335,11 +334,7 @@ function lexErrors(chunk: string, lineBase: number, errors: { offset: number; le
       else hi = mid - 1;
     }
     const col = e.offset - lineStarts[lo];
-    diagnostics.push({
-      range: { start: { line: lineBase + lo, character: col }, end: { line: lineBase + lo, character: col + Math.max(1, e.length) } },
-      severity: 'error',
-      code: 'syntax',
-      message: `unexpected character ${JSON.stringify(chunk.substr(e.offset, Math.max(1, e.length)))}`,
-    });
+    const len = Math.max(1, e.length);
+    diagnostics.push(unexpectedChars(new LineRange(lineBase + lo, col, col + len), chunk.substr(e.offset, len)));
   }
 }
