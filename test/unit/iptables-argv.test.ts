@@ -77,7 +77,7 @@ test('a document reads the same through CommandLine tokens and through word toke
   const plain = parseRuleset(`*filter\n:INPUT ACCEPT [0:0]\n${body.join('\n')}\nCOMMIT\n`);
   const fed = parseRuleset(`*filter\n:INPUT ACCEPT [0:0]\n${body.map((b) => '\f' + b).join('\n')}\nCOMMIT\n`);
   const shape = (rs: typeof plain) => JSON.parse(JSON.stringify({
-    rules: rs.tables[0].chains[0].rules.map((r) => ({ ...r, range: { s: r.range.start.character, e: r.range.end.character } })),
+    rules: rs.tables[0].chains[0].rules.map((r) => ({ ...JSON.parse(JSON.stringify(r)), range: { s: r.range.start.character, e: r.range.end.character } })),
     diagnostics: rs.diagnostics.map((d) => [d.code, d.message, d.range.start.line]),
   }));
   const a = shape(plain), b = shape(fed);

@@ -3,8 +3,9 @@ import { parseIptablesDocument, parseIptablesSteps, type IptLine, type RuleItem 
 import { builtinHook, builtinPriority, isBuiltinChain, MAX_CHAIN_NAME, TABLE_BUILTINS } from '../knowledge/iptables-tables';
 import { buildRule, type RuleContext } from './iptables-rule';
 import { isKnownOptionFlag } from '../knowledge/iptables-extensions';
-import { spanRange, type Chain, type Diagnostic, type FileKind, type Range, type Rule, type Ruleset, type Table } from './ruleset';
+import { LineRange, spanRange, type Chain, type Diagnostic, type FileKind, type Range, type Rule, type Ruleset, type Table } from './ruleset';
 import { runSteps } from '../steps';
+import { IptablesLineRule, type RuleSource } from './iptables-line-rule';
 
 const COMMANDS: Record<string, string> = {
   '-A': 'append', '--append': 'append',
@@ -22,6 +23,9 @@ const COMMANDS: Record<string, string> = {
 export interface IptablesOptions {
   kind: 'iptables-save' | 'iptables-S';
   family?: 'ip' | 'ip6';
+  /** Keep every rule's matches and actions as built (plain objects) instead of rebuilding them from the
+   *  line when read: for tests that compare the two. */
+  eager?: boolean;
 }
 
 function err(diags: Diagnostic[], range: Range, code: string, message: string, severity: Diagnostic['severity'] = 'error') {
@@ -67,6 +71,7 @@ export function* buildIptablesSteps(text: string, opts: IptablesOptions): Genera
   const tables: Table[] = [];
   const rs: Ruleset = { kind: opts.kind as FileKind, family, tables, variables: [], includes: [], diagnostics };
   const isSave = opts.kind === 'iptables-save';
+  const source: RuleSource = { text };
 
   let table: Table | undefined;
   let committed = true;
@@ -191,7 +196,7 @@ export function* buildIptablesSteps(text: string, opts: IptablesOptions): Genera
         break;
       }
       case 'command': {
-        handleCommand(line.items, line.range, line.counters);
+        handleCommand(line.items, line.range, line.counters, line.at, line.end);
         break;
       }
     }
@@ -214,9 +219,11 @@ export function* buildIptablesSteps(text: string, opts: IptablesOptions): Genera
   if (isSave && !committed && table && tableHeaderRange) {
     err(diagnostics, tableHeaderRange, 'missing-commit', `table "${table.name}" is never committed: iptables-restore ignores it without a COMMIT line`);
   }
+  // An array grown by push keeps spare slots (17 for one rule); a kube dump has 40 000 chains of 2-4 rules.
+  for (const t of tables) for (const c of t.chains) if (c.rules.length) c.rules = c.rules.slice();
   return rs;
 
-  function handleCommand(items: RuleItem[], range: Range, counters: { packets: number; bytes: number } | undefined) {
+  function handleCommand(items: RuleItem[], range: Range, counters: { packets: number; bytes: number } | undefined, at?: number, end?: number) {
     const ci = items[0].kind === 'flag' && COMMANDS[items[0].text] !== undefined ? 0 : items.findIndex((x) => x.kind === 'flag' && COMMANDS[x.text] !== undefined);
     if (ci < 0) {
       if (looksLikeProse(items)) {
@@ -228,6 +235,7 @@ export function* buildIptablesSteps(text: string, opts: IptablesOptions): Genera
       err(diagnostics, range, 'no-command', 'line has no command: expected -A, -I, -N, -P, -D, -R, -F, -X, -Z or -E first');
       return;
     }
+    const read = items;
     if (items.length > 3) items = joinTerminalWraps(items, diagnostics);
     const cmd = COMMANDS[items[ci].text];
     const before = ci === 0 ? undefined : items.slice(0, ci);
@@ -298,8 +306,15 @@ export function* buildIptablesSteps(text: string, opts: IptablesOptions): Genera
     } else if (cmd === 'replace') {
       err(diagnostics, chainItem.range, 'missing-rulenum', '-R needs a rule number');
     }
-    const built = fastAppend ? buildRule(items, ruleCtx(t.name, c), ci + 2) : buildRule(before ? [...before, ...rest] : rest, ruleCtx(t.name, c));
+    const ctx = ruleCtx(t.name, c);
+    const built = fastAppend ? buildRule(items, ctx, ci + 2) : buildRule(before ? [...before, ...rest] : rest, ctx);
     for (const d of built.diagnostics) diagnostics.push(d);
+    if (fastAppend && !opts.eager && at !== undefined && end !== undefined && items === read && range instanceof LineRange) {
+      // The usual `-A CHAIN ...` line: kept as its line, rebuilt when read (the model's size on big dumps).
+      // The token starts with the line's first word (or counters), where the rule's range starts.
+      c.rules.push(new IptablesLineRule(c.rules.length, 'append', counters ?? built.counters, source, ctx, at, end, range.line, range.startCh, range.endCh));
+      return;
+    }
     const rule: Rule = {
       index: 0,
       range,

@@ -45,9 +45,22 @@ export type IptLine =
     }
   | { kind: 'commit'; range: Range }
   | { kind: 'comment'; text: string; range: Range }
-  | { kind: 'command'; counters?: { packets: number; bytes: number }; items: RuleItem[]; range: Range };
+  | {
+      kind: 'command';
+      counters?: { packets: number; bytes: number };
+      items: RuleItem[];
+      range: Range;
+      /** A line read as one CommandLine token: where it lies in the document's text, [at, end). Its words
+       *  can be read again from there (`splitCommandLine`), so the model need not keep them. */
+      at?: number;
+      end?: number;
+    };
+
+/** `[0:0]`, on nearly every chain line of a dump: one shared (frozen) value. */
+const ZERO_COUNTERS = Object.freeze({ packets: 0, bytes: 0 });
 
 function parseCounters(image: string): { packets: number; bytes: number } {
+  if (image === '[0:0]') return ZERO_COUNTERS as { packets: number; bytes: number };
   const colon = image.indexOf(':');
   return { packets: Number(image.slice(1, colon)), bytes: Number(image.slice(colon + 1, -1)) };
 }
@@ -58,6 +71,8 @@ class IptablesDocumentParser extends EmbeddedActionsParser {
   /** Current line number (0-based) and the offset where it starts: positions come from offsets. */
   lineNo = 0;
   private lineStart = 0;
+  /** Offset of the current chunk in the document. */
+  base = 0;
   /** Where each line goes as soon as it is read. */
   sink: (line: IptLine) => void = () => {};
   diagnostics: Diagnostic[] = [];
@@ -194,11 +209,14 @@ class IptablesDocumentParser extends EmbeddedActionsParser {
       if (k) this.diagnostics.push({ range: k, severity: 'error', code: 'syntax', message: 'counters without a command' });
       return;
     }
+    const at = this.base + t.startOffset;
     this.sink({
       kind: 'command',
       counters: k ? parseCounters(textAt(s, k, split.col)) : undefined,
       items,
       range: spanRange(k ?? items[0].range, items[items.length - 1].range),
+      at,
+      end: at + s.length,
     });
   }
 
@@ -255,6 +273,25 @@ class LineSplit implements ArgSink {
   }
 }
 
+const resplit = new LineSplit();
+
+/** The words of a command line read before as one CommandLine token at `text[at, end)` on `line`, its
+ *  first character at column `col`: the same items the parser gave (leading counters left out). */
+export function splitCommandLine(text: string, at: number, end: number, line: number, col: number): RuleItem[] {
+  const split = resplit;
+  split.counters = undefined;
+  split.text = text;
+  split.line = line;
+  split.col = col - at;
+  split.diagnostics = [];
+  split.items = [];
+  splitArgv(text, at, end, split);
+  const items = split.items;
+  split.items = [];
+  split.text = '';
+  return items;
+}
+
 /** Characters no token takes: the same report from the lexer and from the command-line splitter. */
 function unexpectedChars(range: Range, text: string): Diagnostic {
   return { range, severity: 'error', code: 'syntax', message: `unexpected character ${JSON.stringify(text)}` };
@@ -302,6 +339,7 @@ export function* parseIptablesSteps(text: string, onLine?: (line: IptLine) => vo
     if (lexed.errors.length) lexErrors(chunk, lineNo, lexed.errors, diagnostics);
     parser.input = lexed.tokens;
     parser.lineNo = lineNo;
+    parser.base = at;
     parser.sink = sink;
     parser.document();
     for (const d of parser.diagnostics) diagnostics.push(d);

@@ -1,0 +1,73 @@
+// An iptables rule kept as its source line. A 750 000-line dump would hold ~1 600 bytes of matches,
+// options, values and ranges per line; this keeps ~100 and rebuilds the rest from the text when read
+// (the same words and the same build as at parse time, so the same result). The last few rules read are
+// cached: a pass reads `matches`, then `actions`, then `comment` of the same rule.
+import { LineRange, type Action, type Match, type Range, type Rule } from './ruleset';
+import { buildRule, type BuiltRule, type RuleContext } from './iptables-rule';
+import { splitCommandLine } from '../syntax/iptables-parser';
+
+/** What the rules of one document share: its text. */
+export interface RuleSource {
+  text: string;
+}
+
+const RING = 512;
+const ringRule: (IptablesLineRule | undefined)[] = new Array(RING).fill(undefined);
+const ringBuilt: (BuiltRule | undefined)[] = new Array(RING).fill(undefined);
+let ringNext = 0;
+
+export class IptablesLineRule implements Rule {
+  /** Slot in the cache ring, if it may still be there. */
+  private slot = -1;
+  constructor(
+    public index: number,
+    readonly op: Rule['op'],
+    readonly counters: Rule['counters'],
+    private readonly source: RuleSource,
+    private readonly ctx: RuleContext,
+    /** The command line in the text: [at, end), on `line` from column `startCh` (where the line's
+     *  first word or counters start, as the rule's range does). */
+    private readonly at: number,
+    private readonly end: number,
+    private readonly line: number,
+    private readonly startCh: number,
+    /** Where the rule's last word ends. */
+    private readonly endCh: number,
+  ) {}
+
+  get range(): Range {
+    return new LineRange(this.line, this.startCh, this.endCh);
+  }
+  get matches(): Match[] {
+    return this.built().matches;
+  }
+  get actions(): Action[] {
+    return this.built().actions;
+  }
+  get comment(): string | undefined {
+    return this.built().comment;
+  }
+
+  private built(): BuiltRule {
+    const s = this.slot;
+    if (s >= 0 && ringRule[s] === this) return ringBuilt[s]!;
+    const items = splitCommandLine(this.source.text, this.at, this.end, this.line, this.startCh);
+    // The words after `-A CHAIN`, built in the rule's own context: what the parser built.
+    const b = buildRule(items, this.ctx, 2);
+    const slot = ringNext;
+    ringNext = (ringNext + 1) % RING;
+    ringRule[slot] = this;
+    ringBuilt[slot] = b;
+    this.slot = slot;
+    return b;
+  }
+
+  toJSON(): Rule {
+    const b = this.built();
+    const r: Rule = { index: this.index, range: this.range, matches: b.matches, actions: b.actions };
+    if (b.comment !== undefined) r.comment = b.comment;
+    if (this.counters) r.counters = this.counters;
+    r.op = this.op;
+    return r;
+  }
+}
