@@ -1,6 +1,6 @@
 // Parse plus every analysis: what `nflens check` and the language server report.
 import { parseRulesetSteps, type ParseOptions } from './parse';
-import { analyzeChainsSteps, chainGraphSteps } from './analysis/chain-graph';
+import { analyzeChainsSteps, chainGraphSteps, forgetChainGraph } from './analysis/chain-graph';
 import { hookReachSteps } from './analysis/hooks';
 import { analyzePlacementSteps } from './analysis/placement';
 import { chainUsageDiagnostics } from './analysis/chain-usage';
@@ -96,6 +96,7 @@ export function* checkTextSteps(text: string, opts: ParseOptions = {}): Generato
       diagnostics.push(internalError(e));
     }
   }
+  for (const t of ruleset.tables) forgetChainGraph(t);
   diagnostics.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
   return { ruleset, diagnostics };
 }

@@ -10,13 +10,13 @@ export function chainUsageDiagnostics(table: Table, g: ChainGraph, reach: HookRe
     // Built-in and base chains are entered by hooks; a chain only appended to (never declared) is already an error.
     if (c.builtin || c.hook !== undefined || !c.declarations.length) continue;
     const into = g.into.get(c.name) ?? [];
-    const hooks = reach.hooks.get(c.name);
+    const hooks = reach.hooksOf(c.name);
     if (!into.length) {
       out.push({
         range: c.nameRange, severity: 'information', code: 'unused-chain',
         message: `chain ${c.name} is declared but nothing jumps or goes to it${c.rules.length ? `: its ${c.rules.length} rule${c.rules.length > 1 ? 's' : ''} never run` : ''}`,
       });
-    } else if (!hooks || hooks.size === 0) {
+    } else if (hooks.length === 0) {
       const from = [...new Set(into.map((e) => e.from.name))];
       out.push({
         range: c.nameRange, severity: 'information', code: 'unreachable-chain',

@@ -6,13 +6,17 @@ import type { ChainEdge, ChainGraph } from './chain-graph';
 import { runSteps, TimeSlice } from '../steps';
 
 export interface HookReach {
-  /** Hooks reaching each chain, by chain name. */
-  hooks: Map<string, Set<Hook>>;
+  /** Hooks reaching the chain (a shared array: do not change it). */
+  hooksOf(chain: string): readonly Hook[];
   /** One path (edges from the entry chain) by which `hook` reaches `chain`. */
   path(chain: string, hook: Hook): ChainEdge[];
   /** The entry chain where a hook's walk starts. */
   entry(chain: string, hook: Hook): Chain | undefined;
 }
+
+const HOOKS: Hook[] = ['prerouting', 'input', 'forward', 'output', 'postrouting', 'ingress', 'egress'];
+/** The hook list of each bit set (the order in which hooks were found does not matter to callers). */
+const HOOK_LISTS: readonly Hook[][] = Array.from({ length: 1 << HOOKS.length }, (_, m) => Object.freeze(HOOKS.filter((_, i) => (m >> i) & 1)) as Hook[]);
 
 export function entryHook(table: Table, c: Chain): Hook | undefined {
   if (c.hook) return c.hook;
@@ -36,48 +40,53 @@ export function* hookReachSteps(g: ChainGraph, budget = new TimeSlice()): Genera
   return hit;
 }
 
+// Kube nat tables have 40 000 chains: a bit mask per chain and one map per hook, not a Set per chain and
+// string keys per (chain, hook).
 function* computeHookReach(g: ChainGraph, budget: TimeSlice): Generator<void, HookReach, void> {
-  const hooks = new Map<string, Set<Hook>>();
-  const via = new Map<string, ChainEdge | null>(); // key chain|hook -> edge that first reached it
-  const entries = new Map<string, Chain>();
-  for (const c of g.table.chains) hooks.set(c.name, new Set());
+  const masks = new Map<string, number>();
+  /** Per hook: the edge that first reached each chain (null at the entry chain). */
+  const via = new Map<Hook, Map<string, ChainEdge | null>>();
   for (const c of g.table.chains) {
     const h = entryHook(g.table, c);
     if (!h) continue;
+    const bit = 1 << HOOKS.indexOf(h);
+    let seen = via.get(h);
+    if (!seen) via.set(h, (seen = new Map()));
     const queue: string[] = [c.name];
-    const key = (n: string) => `${n}|${h}`;
-    if (!via.has(key(c.name))) via.set(key(c.name), null);
-    entries.set(key(c.name), c);
-    hooks.get(c.name)!.add(h);
+    if (!seen.has(c.name)) seen.set(c.name, null);
+    masks.set(c.name, (masks.get(c.name) ?? 0) | bit);
     // An index, not shift(): shift is linear, and kube tables have 40 000 chains.
     for (let qi = 0; qi < queue.length; qi++) {
       if (budget.due()) yield;
       const n = queue[qi];
       for (const e of g.out.get(n) ?? []) {
-        const k = key(e.to.name);
-        if (via.has(k)) continue;
-        via.set(k, e);
-        entries.set(k, entries.get(key(n))!);
-        hooks.get(e.to.name)!.add(h);
-        queue.push(e.to.name);
+        const to = e.to.name;
+        if (seen.has(to)) continue;
+        seen.set(to, e);
+        masks.set(to, (masks.get(to) ?? 0) | bit);
+        queue.push(to);
       }
     }
   }
+  const path = (chain: string, hook: Hook): ChainEdge[] => {
+    const out: ChainEdge[] = [];
+    const seen = via.get(hook);
+    let name = chain;
+    for (let guard = 0; seen && guard < 10_000; guard++) {
+      const e = seen.get(name);
+      if (!e) break;
+      out.push(e);
+      name = e.from.name;
+    }
+    return out.reverse();
+  };
   return {
-    hooks,
-    path(chain, hook) {
-      const out: ChainEdge[] = [];
-      let k = `${chain}|${hook}`;
-      for (let guard = 0; guard < 10_000; guard++) {
-        const e = via.get(k);
-        if (!e) break;
-        out.unshift(e);
-        k = `${e.from.name}|${hook}`;
-      }
-      return out;
-    },
+    hooksOf: (chain) => HOOK_LISTS[masks.get(chain) ?? 0],
+    path,
     entry(chain, hook) {
-      return entries.get(`${chain}|${hook}`);
+      if (!via.get(hook)?.has(chain)) return undefined;
+      const p = path(chain, hook);
+      return p.length ? p[0].from : g.chains.get(chain);
     },
   };
 }

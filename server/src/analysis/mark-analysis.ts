@@ -359,7 +359,7 @@ function restoreAfterRouting(rs: Ruleset, own: MarkOp[]): Diagnostic[] {
     if (!mine.length) continue;
     const reach = hookReach(chainGraph(t).graph);
     for (const o of mine) {
-      const hooks = [...(reach.hooks.get(o.rule.chain) ?? [])];
+      const hooks = reach.hooksOf(o.rule.chain);
       if (!hooks.length || hooks.some((h) => h === 'prerouting' || h === 'output')) continue;
       out.push({
         range: o.range, severity: 'hint', code: 'mark-restore-after-routing',

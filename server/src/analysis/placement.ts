@@ -114,7 +114,7 @@ export function placementDiagnostics(table: Table, g: ChainGraph, reach: HookRea
 function* placementSteps(table: Table, g: ChainGraph, reach: HookReach, budget: TimeSlice): Generator<void, Diagnostic[], void> {
   const out: Diagnostic[] = [];
   for (const chain of table.chains) {
-    const hooks = [...(reach.hooks.get(chain.name) ?? [])];
+    const hooks = reach.hooksOf(chain.name);
     for (const rule of chain.rules) {
       if (budget.due()) yield;
       checkRule(table, g, reach, chain, rule, hooks, out);
@@ -123,7 +123,7 @@ function* placementSteps(table: Table, g: ChainGraph, reach: HookReach, budget: 
   return out;
 }
 
-function checkRule(table: Table, g: ChainGraph, reach: HookReach, chain: Chain, rule: Rule, hooks: Hook[], out: Diagnostic[]) {
+function checkRule(table: Table, g: ChainGraph, reach: HookReach, chain: Chain, rule: Rule, hooks: readonly Hook[], out: Diagnostic[]) {
   const t = ruleTarget(rule, table, g.chains);
   const viaUser = !chain.builtin;
   const staticCheck = (name: string, what: string, place: StaticRule, range = rule.range) => {
@@ -237,7 +237,7 @@ function nftPlacement(table: Table, g: ChainGraph, reach: HookReach): Diagnostic
     }
   }
   for (const chain of table.chains) {
-    const hooks = [...(reach.hooks.get(chain.name) ?? [])];
+    const hooks = reach.hooksOf(chain.name);
     const types = [...(typesOf.get(chain.name) ?? [])];
     for (const rule of chain.rules) {
       for (const a of rule.actions) {

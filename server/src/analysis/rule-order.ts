@@ -93,14 +93,16 @@ function nftMods(rule: Rule, chainMods: (name: string) => Mods): Mods {
 
 export interface ChainFacts {
   graph: ChainGraph;
-  spaces: Map<Rule, Space>;
-  targets: Map<Rule, RuleTarget>;
+  /** The rule's match space and target, worked out on each call: kept for every rule of a 750 000-line
+   *  dump they would hold hundreds of megabytes (callers keep what one chain needs). */
+  space(rule: Rule): Space;
+  target(rule: Rule): RuleTarget;
   /** Every packet entering the chain ends in an absolute verdict there (never returns). */
   alwaysEnds(chain: string): boolean;
   /** Everything the chain (and what it calls) may change. */
   chainMods(chain: string): Mods;
   /** What one rule may change (its target, and the chains it jumps to). */
-  ruleMods(rule: Rule): Mods;
+  ruleMods(rule: Rule, target?: RuleTarget): Mods;
 }
 
 const ABSOLUTE = new Set(['ACCEPT', 'DROP', 'REJECT', 'QUEUE', 'NFQUEUE', 'DNAT', 'SNAT', 'MASQUERADE', 'REDIRECT', 'NETMAP', 'TPROXY', 'SYNPROXY']);
@@ -109,15 +111,11 @@ export function chainFacts(table: Table, family: 'ip' | 'ip6', graph = chainGrap
   return runSteps(chainFactsSteps(table, family, graph, nft, new TimeSlice()));
 }
 
-/** chainFacts in steps: the match space of every rule is the costly part (seconds on kube dumps). */
+/** chainFacts in steps: the per-chain memos (what each chain may change, whether it always ends) filled
+ *  callees first, a slice at a time. */
 function* chainFactsSteps(table: Table, family: 'ip' | 'ip6', graph: ChainGraph, nft: boolean, budget: TimeSlice): Generator<void, ChainFacts, void> {
-  const spaces = new Map<Rule, Space>();
-  const targets = new Map<Rule, RuleTarget>();
-  for (const c of table.chains) for (const r of c.rules) {
-    if (budget.due()) yield;
-    spaces.set(r, nft ? nftRuleSpace(r) : ruleSpace(r, family));
-    targets.set(r, ruleTarget(r, table, graph.chains));
-  }
+  const space = (r: Rule): Space => (nft ? nftRuleSpace(r) : ruleSpace(r, family));
+  const target = (r: Rule): RuleTarget => ruleTarget(r, table, graph.chains);
   const endsMemo = new Map<string, boolean>();
   const modsMemo = new Map<string, Mods>();
   const alwaysEnds = (name: string): boolean => {
@@ -127,10 +125,9 @@ function* chainFactsSteps(table: Table, family: 'ip' | 'ip6', graph: ChainGraph,
     let res = false;
     if (c && !c.builtin && c.hook === undefined) {
       for (const r of c.rules) {
-        const t = targets.get(r)!;
-        const s = spaces.get(r)!;
+        const t = target(r);
         const absolute = ((t.kind === 'verdict' || t.kind === 'target') && ABSOLUTE.has(t.name)) || ((t.kind === 'jump' || t.kind === 'goto') && alwaysEnds(t.name));
-        if (absolute && isUnconditional(s)) { res = true; break; }
+        if (absolute && isUnconditional(space(r))) { res = true; break; }
         if (absolute) continue;
         // A packet may leave the chain here without an absolute verdict.
         if ((t.kind === 'verdict' && t.name === 'RETURN') || t.kind === 'goto') break;
@@ -153,9 +150,9 @@ function* chainFactsSteps(table: Table, family: 'ip' | 'ip6', graph: ChainGraph,
     }
     return acc;
   };
-  const ruleMods = (r: Rule): Mods => {
+  const ruleMods = (r: Rule, t?: RuleTarget): Mods => {
     if (nft) return nftMods(r, chainMods);
-    const t = targets.get(r)!;
+    t ??= target(r);
     return t.kind === 'jump' || t.kind === 'goto' ? chainMods(t.name) : targetMods(t);
   };
   // Fill the memos callees first, a slice at a time: otherwise the first rule that jumps computes the
@@ -166,7 +163,7 @@ function* chainFactsSteps(table: Table, family: 'ip' | 'ip6', graph: ChainGraph,
     alwaysEnds(name);
     chainMods(name);
   }
-  return { graph, spaces, targets, alwaysEnds, chainMods, ruleMods };
+  return { graph, space, target, alwaysEnds, chainMods, ruleMods };
 }
 
 /** The chains that reach no jump loop, each after every chain it jumps to (iterative DFS). */
@@ -235,6 +232,11 @@ function* ruleOrderFindingsSteps(table: Table, family: 'ip' | 'ip6', facts: Chai
     // nft `add/insert rule ... index|position|handle N` commands: the model cannot be sure of the order.
     if (nftCommands && chain.rules.some((r) => r.op !== undefined)) continue;
     const rules = chain.rules;
+    // This chain's spaces and targets, by rule index (each rule read once here).
+    const spaces: Space[] = new Array(rules.length);
+    const targets: RuleTarget[] = new Array(rules.length);
+    const spaceOf = (b: Rule): Space => spaces[b.index] ?? facts.space(b);
+    const targetOf = (b: Rule): RuleTarget => targets[b.index] ?? facts.target(b);
     // Last rule index that may have changed each mark bit (or anything), scanning forward.
     const lastMark = new Array<number>(32).fill(-1);
     const lastCt = new Array<number>(32).fill(-1);
@@ -256,15 +258,15 @@ function* ruleOrderFindingsSteps(table: Table, family: 'ip' | 'ip6', facts: Chai
     for (let i = 0; i < rules.length; i++) {
       if (budget.due()) yield;
       const a = rules[i];
-      const sa = facts.spaces.get(a)!;
-      const ta = facts.targets.get(a)!;
+      const sa = (spaces[i] = facts.space(a));
+      const ta = (targets[i] = facts.target(a));
       let hidden = false;
       if (cut) {
         out.push({ code: 'unreachable-rule', chain, rule: a, by: cut });
       } else if (!sa.empty) {
         for (const b of enders) {
           if (++pairs > MAX_PAIRS) break;
-          const sb = facts.spaces.get(b)!;
+          const sb = spaceOf(b);
           if (!spaceWithin(sa, sb, family)) continue;
           const tb = testedBits(sb);
           const hasTests = tb.mark || tb.ctmark || sb.src || sb.dst || sb.proto || sb.dport || sb.sport || sb.uid || sb.gid || sb.iif.length || sb.oif.length || sb.ctstate !== undefined;
@@ -275,7 +277,7 @@ function* ruleOrderFindingsSteps(table: Table, family: 'ip' | 'ip6', facts: Chai
             if ((tb.ctmark >>> bit) & 1 && lastCt[bit] > b.index) moved = true;
           }
           if (moved) continue;
-          const same = verdictKey(ta) === verdictKey(facts.targets.get(b)!);
+          const same = verdictKey(ta) === verdictKey(targetOf(b));
           out.push({ code: same ? 'redundant-rule' : 'shadowed-rule', chain, rule: a, by: b });
           hidden = true;
           break;
@@ -288,7 +290,7 @@ function* ruleOrderFindingsSteps(table: Table, family: 'ip' | 'ip6', facts: Chai
           const used: Rule[] = [];
           for (const b of enders) {
             if (++pairs > MAX_PAIRS || rest.length > 64) break;
-            const sb = facts.spaces.get(b)!;
+            const sb = spaceOf(b);
             if (!withinExceptBox(sa, sb, family)) continue;
             if (movedSince(b, sb)) continue;
             const bb = boxOf(sb, fam(sa));
@@ -299,7 +301,7 @@ function* ruleOrderFindingsSteps(table: Table, family: 'ip' | 'ip6', facts: Chai
             if (!rest.length) break;
           }
           if (!rest.length && used.length > 1) {
-            const same = used.every((b) => verdictKey(facts.targets.get(b)!) === verdictKey(ta));
+            const same = used.every((b) => verdictKey(targetOf(b)) === verdictKey(ta));
             out.push({ code: same ? 'redundant-rule' : 'shadowed-rule', chain, rule: a, by: used[used.length - 1], byAll: used });
             hidden = true;
           }
@@ -310,8 +312,8 @@ function* ruleOrderFindingsSteps(table: Table, family: 'ip' | 'ip6', facts: Chai
           const ta2 = testedBits(sa);
           for (const b of enders) {
             if (++pairs > MAX_PAIRS) break;
-            const sb = facts.spaces.get(b)!;
-            if (verdictKey(ta) === verdictKey(facts.targets.get(b)!) || !spaceWithin(sb, sa, family)) continue;
+            const sb = spaceOf(b);
+            if (verdictKey(ta) === verdictKey(targetOf(b)) || !spaceWithin(sb, sa, family)) continue;
             let moved = lastAny > b.index;
             for (let bit = 0; bit < 32 && !moved; bit++) {
               if ((ta2.mark >>> bit) & 1 && lastMark[bit] > b.index) moved = true;
@@ -324,7 +326,7 @@ function* ruleOrderFindingsSteps(table: Table, family: 'ip' | 'ip6', facts: Chai
         }
       }
       // Record what this rule changes for the rules after it.
-      const m = facts.ruleMods(a);
+      const m = facts.ruleMods(a, ta);
       for (let bit = 0; bit < 32; bit++) {
         if ((m.mark >>> bit) & 1) lastMark[bit] = i;
         if ((m.ctmark >>> bit) & 1) lastCt[bit] = i;
@@ -347,7 +349,7 @@ function* ruleOrderDiagnosticsSteps(table: Table, family: 'ip' | 'ip6', facts: C
   const out: Diagnostic[] = [];
   const ref = (r: Rule, c: Chain) => `rule ${r.index + 1} of ${c.name} (line ${r.range.start.line + 1})`;
   for (const f of yield* ruleOrderFindingsSteps(table, family, facts, nft, budget)) {
-    const tb = facts.targets.get(f.by);
+    const tb = facts.target(f.by);
     const byText = `${ref(f.by, f.chain)}${tb ? ` (${verdictText(tb)})` : ''}`;
     let d: Diagnostic;
     if (f.code === 'unreachable-rule') {
