@@ -2,12 +2,12 @@
 // chains after -A/-I, protocols after -p, ct states after --ctstate/--state, option flags.
 import { isBuiltinChain } from '../knowledge/iptables-tables';
 import type { Range } from '../model/ruleset';
-import { tableAtLine, type DocumentAnalysis } from './document';
+import { lineText, tableAtLine, type DocumentAnalysis } from './document';
 import { CORE_OPTIONS, CT_STATES, MATCH_MODULES, NFT_KEYWORDS, optionsOf, PROTOCOLS, TARGETS, targetDoc } from './knowledge-docs';
 import type { CompletionEntry, CompletionKind } from './types';
 
 export function completions(doc: DocumentAnalysis, line: number, character: number): CompletionEntry[] {
-  const text = (doc.lines[line] ?? '').slice(0, character);
+  const text = lineText(doc, line).slice(0, character);
   const m = /(\S*)$/.exec(text)!;
   let partial = m[1];
   let start = character - partial.length;

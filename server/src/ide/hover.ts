@@ -1,7 +1,7 @@
 // Hover: chains (where declared, how many rules, who jumps here), mark arithmetic, and the knowledge
 // base's doc lines for every other module, option and target (never guessed).
 import type { Action, Match, Option, Range } from '../model/ruleset';
-import { contains, occurrenceAt, ruleText, type ChainSymbol, type DocumentAnalysis } from './document';
+import { contains, declarationsOf, occurrenceAt, referenceCount, referencesOf, ruleAtLine, ruleText, type ChainSymbol, type DocumentAnalysis } from './document';
 import { markHover } from './mark-hover';
 import { hookDoc, matchDoc, nftExpressionDoc, nftStatementDoc, optionDoc, targetDoc } from './knowledge-docs';
 import type { HoverResult } from './types';
@@ -34,10 +34,10 @@ function variableHover(doc: DocumentAnalysis, s: ChainSymbol): string {
 }
 
 function usedFrom(doc: DocumentAnalysis, s: ChainSymbol): string {
-  const refs = s.occurrences.filter((o) => o.role === 'reference');
-  if (!refs.length) return 'Not used in this file.';
-  const shown = refs.slice(0, MAX_CALLERS).map((o) => lineLink(doc, o.range.start.line));
-  return `Used at ${shown.join(', ')}${refs.length > MAX_CALLERS ? ` and ${refs.length - MAX_CALLERS} more` : ''}.`;
+  const n = referenceCount(doc, s);
+  if (!n) return 'Not used in this file.';
+  const shown = referencesOf(doc, s, MAX_CALLERS).map((o) => lineLink(doc, o.range.start.line));
+  return `Used at ${shown.join(', ')}${n > MAX_CALLERS ? ` and ${n - MAX_CALLERS} more` : ''}.`;
 }
 
 export function symbolHover(doc: DocumentAnalysis, s: ChainSymbol): string {
@@ -56,15 +56,18 @@ export function chainHover(doc: DocumentAnalysis, s: ChainSymbol): string {
   if (facts.length) out.push(facts.join('; ') + '.');
   const hd = c?.hook ? hookDoc(c.hook) : undefined;
   if (hd) out.push(`Hook ${c!.hook}: ${hd}`);
-  const decls = s.occurrences.filter((o) => o.role === 'declaration');
+  const decls = declarationsOf(doc, s);
   if (decls.length) out.push(`Declared at ${decls.map((d) => lineLink(doc, d.range.start.line)).join(', ')}.`);
   else out.push(`Not declared in table ${tname}.`);
   if (c) out.push(`${c.rules.length} ${c.rules.length === 1 ? 'rule' : 'rules'}.`);
-  const callers = s.occurrences.filter((o) => o.role === 'reference');
-  if (callers.length) {
-    const lines = callers.slice(0, MAX_CALLERS).map((o) => `- ${o.kind === 'goto' ? 'goto' : 'jump'} from ${lineLink(doc, o.range.start.line)}${o.rule ? ` (${o.rule.chain.name}): \`${ruleText(doc, o.rule.rule)}\`` : ''}`);
-    if (callers.length > MAX_CALLERS) lines.push(`- and ${callers.length - MAX_CALLERS} more`);
-    out.push(`Jumped to from ${callers.length} ${callers.length === 1 ? 'place' : 'places'}:\n` + lines.join('\n'));
+  const nCallers = referenceCount(doc, s);
+  if (nCallers) {
+    const lines = referencesOf(doc, s, MAX_CALLERS).map((o) => {
+      const rule = o.rule;
+      return `- ${o.kind === 'goto' ? 'goto' : 'jump'} from ${lineLink(doc, o.range.start.line)}${rule ? ` (${rule.chain.name}): \`${ruleText(doc, rule.rule)}\`` : ''}`;
+    });
+    if (nCallers > MAX_CALLERS) lines.push(`- and ${nCallers - MAX_CALLERS} more`);
+    out.push(`Jumped to from ${nCallers} ${nCallers === 1 ? 'place' : 'places'}:\n` + lines.join('\n'));
   } else if (c && !c.builtin && !c.hook) {
     out.push('No rule of this file jumps here.');
   }
@@ -86,7 +89,7 @@ function at(r: Range | undefined, line: number, ch: number): boolean {
 export function hover(doc: DocumentAnalysis, line: number, character: number): HoverResult | undefined {
   const occ = occurrenceAt(doc, line, character);
   if (occ) return { markdown: symbolHover(doc, occ.symbol), range: occ.range };
-  const ref = doc.rulesByLine.get(line);
+  const ref = ruleAtLine(doc, line);
   if (!ref) return undefined;
   const rule = ref.rule;
   const ops = doc.marks.byLine.get(line) ?? [];

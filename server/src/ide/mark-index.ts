@@ -3,6 +3,7 @@
 import { FULL, parseMarkMask, parseU32, shorthand, u32 } from '../knowledge/marks';
 import type { Action, Match, Option, Range, Value } from '../model/ruleset';
 import type { DocumentAnalysis, RuleRef } from './document';
+import type { Rule } from '../model/ruleset';
 
 export type MarkDomain = 'mark' | 'ctmark';
 
@@ -190,8 +191,21 @@ export function bitRoles(op: MarkOp): { role: BitRole; bits: number }[] {
 }
 
 const MARK_TARGET = /^(CONN)?MARK$/i;
+/** A rule's text can hold a mark match or target only if it has "mark" other than inside a dashed
+ *  name (`-m mark`, `-jMARK`, `CONNMARK`, `meta mark set`; not `-j KUBE-MARK-MASQ`). */
+const MAYBE_MARK = /(?<!-)mark|mark(?!-)/i;
 
-export function buildMarkIndex(doc: DocumentAnalysis): MarkIndex {
+/** The rule's source text (from the start of its range to its end). */
+function ruleSource(doc: Pick<DocumentAnalysis, 'text' | 'lineStarts'>, r: Rule): string {
+  const { start, end } = r.range;
+  const ls = doc.lineStarts;
+  if (start.line < 0 || start.line >= ls.length) return '';
+  const from = ls[start.line] + start.character;
+  const to = end.line < ls.length ? ls[end.line] + end.character : doc.text.length;
+  return doc.text.slice(from, Math.max(from, to));
+}
+
+export function buildMarkIndex(doc: Pick<DocumentAnalysis, 'text' | 'lineStarts' | 'ruleset'>): MarkIndex {
   const ops: MarkOp[] = [];
   const byLine = new Map<number, MarkOp[]>();
   const uses: Record<MarkDomain, BitUse[][]> = {
@@ -202,7 +216,9 @@ export function buildMarkIndex(doc: DocumentAnalysis): MarkIndex {
   for (const t of doc.ruleset.tables) {
     for (const c of t.chains) {
       for (const r of c.rules) {
-        // Cheap test first: almost no rule of a big dump touches a mark.
+        // Cheap tests first: almost no rule of a big dump touches a mark, and reading a rule's matches
+        // rebuilds it from its line.
+        if (!MAYBE_MARK.test(ruleSource(doc, r))) continue;
         let found: MarkOp[];
         if (nft) {
           if (!r.matches.some((m) => m.nft && /mark/.test(m.nft.left)) && !r.actions.some((a) => a.name === 'mark-set' || a.name === 'ct-mark-set')) continue;

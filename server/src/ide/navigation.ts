@@ -1,24 +1,21 @@
 // Definition, references, rename and document highlight for chains.
 import { isBuiltinChain, MAX_CHAIN_NAME, STANDARD_VERDICTS } from '../knowledge/iptables-tables';
-import type { Range } from '../model/ruleset';
-import { occurrenceAt, type ChainSymbol, type DocumentAnalysis } from './document';
+import type { Range, Table } from '../model/ruleset';
+import { declarationsOf, hasOccurrences, occurrenceAt, occurrencesOf, symbolNamed, type ChainSymbol, type DocumentAnalysis } from './document';
 import type { HighlightItem, Location, RenameResult } from './types';
 
-function declarations(s: ChainSymbol): Range[] {
-  return s.occurrences.filter((o) => o.role === 'declaration').map((o) => o.range);
-}
 
 export function definition(doc: DocumentAnalysis, line: number, character: number): Location[] {
   const o = occurrenceAt(doc, line, character);
   if (!o) return [];
-  return declarations(o.symbol).map((range) => ({ uri: doc.uri, range }));
+  return declarationsOf(doc, o.symbol).map((d) => ({ uri: doc.uri, range: d.range }));
 }
 
 /** Every place the chain is written. `-A X` lines count as references: renaming must change them. */
 export function references(doc: DocumentAnalysis, line: number, character: number, includeDeclaration = true): Location[] {
   const o = occurrenceAt(doc, line, character);
   if (!o) return [];
-  return o.symbol.occurrences
+  return occurrencesOf(doc, o.symbol)
     .filter((x) => includeDeclaration || x.role !== 'declaration')
     .map((x) => x.range)
     .sort(byPosition)
@@ -28,7 +25,7 @@ export function references(doc: DocumentAnalysis, line: number, character: numbe
 export function documentHighlights(doc: DocumentAnalysis, line: number, character: number): HighlightItem[] {
   const o = occurrenceAt(doc, line, character);
   if (!o) return [];
-  return o.symbol.occurrences
+  return occurrencesOf(doc, o.symbol)
     .map((x) => ({ range: x.range, kind: x.role === 'declaration' ? ('write' as const) : ('read' as const) }))
     .sort((a, b) => byPosition(a.range, b.range));
 }
@@ -58,24 +55,30 @@ export function rename(doc: DocumentAnalysis, line: number, character: number, n
   if (isBuiltin(doc, s)) return { error: builtinError(s) };
   const bad = checkNewName(doc, s, newName);
   if (bad) return { error: bad };
-  return { edits: s.occurrences.map((x) => ({ range: x.range, newText: newName })).sort((a, b) => byPosition(a.range, b.range)) };
+  return { edits: occurrencesOf(doc, s).map((x) => ({ range: x.range, newText: newName })).sort((a, b) => byPosition(a.range, b.range)) };
+}
+
+/** Does a symbol of that name occur in the file (a jump to an undeclared chain counts)? */
+function hasSymbol(doc: DocumentAnalysis, kind: ChainSymbol['kind'], t: Table | undefined, name: string): boolean {
+  const s = symbolNamed(doc, kind, t, name);
+  return !!s && hasOccurrences(doc, s);
 }
 
 function checkNewName(doc: DocumentAnalysis, s: ChainSymbol, name: string): string | undefined {
   if (!name) return `a ${s.kind} name cannot be empty`;
   if (s.kind === 'variable') {
     if (!/^[A-Za-z_][\w]*$/.test(name)) return `"${name}" is not a valid nft variable name (letters, digits, _)`;
-    if (doc.variables.get(name)?.occurrences.length) return `a variable "${name}" is already defined`;
+    if (hasSymbol(doc, 'variable', undefined, name)) return `a variable "${name}" is already defined`;
     return undefined;
   }
   const t = s.table!;
   if (s.kind === 'set') {
     if (!/^[A-Za-z_][\w.-]*$/.test(name)) return `"${name}" is not a valid nft set name`;
-    if (doc.sets.get(t)?.get(name)?.occurrences.length || t.sets.some((x) => x.name === name)) return `table "${t.name}" already has a set or map "${name}"`;
+    if (hasSymbol(doc, 'set', t, name) || t.sets.some((x) => x.name === name)) return `table "${t.name}" already has a set or map "${name}"`;
     return undefined;
   }
   if (/[\s"'#;{}]/.test(name)) return `"${name}" is not a valid chain name (no spaces, quotes, braces or #)`;
-  if (doc.chains.get(t)?.get(name)?.occurrences.length || t.chains.some((c) => c.name === name)) {
+  if (hasSymbol(doc, 'chain', t, name) || t.chains.some((c) => c.name === name)) {
     return `table "${t.name}" already has a chain "${name}"`;
   }
   if (doc.ruleset.kind === 'nft') {

@@ -13,7 +13,7 @@ import type { Diagnostic, Range } from '../model/ruleset';
 import type { ProfileSource } from '../model/node-profile';
 import { describeIpRule, markRoute, markWritesFromRuleset, routingFindings, writesForRule, type MarkWrite } from '../routing/mark-routing';
 import { describeRoute } from '../routing/decision';
-import { analyzeDocument, contains, type DocumentAnalysis } from './document';
+import { analyzeDocument, contains, ruleAtLine, type DocumentAnalysis } from './document';
 import type { MarkOp } from './mark-index';
 import { pathToUri, sourceUri, uriToPath, type RoutingContext } from './routing-profile';
 import type { HoverResult, Location } from './types';
@@ -111,7 +111,7 @@ function opAt(a: DocumentAnalysis, line: number, ch: number): MarkOp | undefined
   if (!ops?.length) return undefined;
   const hit = ops.find((o) => contains(o.range, line, ch));
   if (hit) return hit;
-  const ref = a.rulesByLine.get(line);
+  const ref = ruleAtLine(a, line);
   if (!ref) return undefined;
   for (const act of ref.rule.actions) {
     if (act.nameRange && contains(act.nameRange, line, ch)) return ops.find((o) => o.kind !== 'test' && contains(act.range, o.range.start.line, o.range.start.character));
@@ -136,7 +136,7 @@ function opBits(op: MarkOp): MarkWrite | undefined {
 }
 
 function familiesOf(ctx: RoutingContext, a: DocumentAnalysis, line: number): InetFamily[] {
-  const fam = a.rulesByLine.get(line)?.table.family ?? a.ruleset.tables[0]?.family;
+  const fam = ruleAtLine(a, line)?.table.family ?? a.ruleset.tables[0]?.family;
   if (fam === 'ip6') return ['ip6'];
   if (fam === 'inet' && ctx.profile.routing.rules.some((r) => r.family === 'ip6')) return ['ip', 'ip6'];
   return ['ip'];
@@ -214,7 +214,7 @@ function rulesetMarkHover(ctx: RoutingContext, doc: RoutingDocument, line: numbe
 }
 
 function setOptionAt(a: DocumentAnalysis, line: number, ch: number): { name: string; range: Range } | undefined {
-  const ref = a.rulesByLine.get(line);
+  const ref = ruleAtLine(a, line);
   if (!ref) return undefined;
   for (const m of ref.rule.matches) {
     if (m.module !== 'set') continue;
@@ -341,7 +341,7 @@ export function routingHover(ctx: RoutingContext, doc: RoutingDocument, line: nu
 
 function writeAt(doc: RoutingDocument, line: number, ch: number): MarkWrite | undefined {
   const a = analysisOf(doc);
-  const ref = a.marks.byLine.has(line) ? a.rulesByLine.get(line) : undefined;
+  const ref = a.marks.byLine.has(line) ? ruleAtLine(a, line) : undefined;
   if (!ref) return undefined;
   // Only the rule under the cursor: a 150 000-line dump is not walked for one request.
   const one = { ...a.ruleset, tables: [{ ...ref.table, chains: [{ ...ref.chain, rules: [ref.rule] }] }] };

@@ -1,7 +1,7 @@
 // Semantic tokens from the model: what the TextMate grammar cannot know (which word is a chain, a
 // module, a target, a declared chain versus a use).
 import type { Range } from '../model/ruleset';
-import type { DocumentAnalysis } from './document';
+import { lineText, occurrenceSpans, symbolIsBuiltinChain, symbolIsChain, type DocumentAnalysis } from './document';
 import type { SemanticToken, SemanticTokenModifier, SemanticTokenType } from './types';
 import { runSteps, TimeSlice } from '../steps';
 
@@ -22,14 +22,16 @@ export function* semanticTokensSteps(doc: DocumentAnalysis): Generator<void, Sem
     taken.add(key);
     toks.push({ line: r.start.line, character: r.start.character, length: r.end.character - r.start.character, type, modifiers });
   };
-  for (const occs of doc.occurrencesByLine.values()) {
-    if (budget.due()) yield;
-    for (const o of occs) {
-      const mods: SemanticTokenModifier[] = [];
-      if (o.role === 'declaration') mods.push('declaration');
-      if (o.symbol.chain?.builtin) mods.push('defaultLibrary');
-      add(o.range, o.symbol.kind === 'chain' ? 'function' : 'variable', mods);
-    }
+  let n = 0;
+  for (const o of occurrenceSpans(doc)) {
+    if ((++n & 1023) === 0 && budget.due()) yield;
+    const mods: SemanticTokenModifier[] = [];
+    if (o.declaration) mods.push('declaration');
+    if (symbolIsBuiltinChain(doc, o.symbol)) mods.push('defaultLibrary');
+    const key = `${o.line}:${o.character}`;
+    if (o.length <= 0 || taken.has(key)) continue;
+    taken.add(key);
+    toks.push({ line: o.line, character: o.character, length: o.length, type: symbolIsChain(doc, o.symbol) ? 'function' : 'variable', modifiers: mods });
   }
   for (const t of doc.ruleset.tables) {
     add(t.nameRange, 'namespace', ['declaration']);
@@ -51,7 +53,7 @@ export function* semanticTokensSteps(doc: DocumentAnalysis): Generator<void, Sem
   for (const op of doc.marks.ops) {
     const o = op.range;
     // The value after the flag: the rest of the option's range.
-    const l = doc.lines[o.start.line] ?? '';
+    const l = lineText(doc, o.start.line);
     const txt = l.slice(o.start.character, o.end.character);
     const m = /(\S+)$/.exec(txt);
     if (m && m.index > 0) add({ start: { line: o.start.line, character: o.start.character + m.index }, end: o.end }, 'number');

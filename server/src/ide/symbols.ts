@@ -1,6 +1,6 @@
 // Document symbols (table → chain → rule), workspace symbols and folding ranges.
 import type { Chain, Range, Table } from '../model/ruleset';
-import { ruleText, type DocumentAnalysis } from './document';
+import { chainSymbolAt, firstOccurrence, lineCount, lineText, ruleStartLines, ruleText, type DocumentAnalysis } from './document';
 import type { FoldingItem, SymbolItem, WorkspaceSymbolItem } from './types';
 
 function union(a: Range, b: Range): Range {
@@ -9,10 +9,10 @@ function union(a: Range, b: Range): Range {
   return { start, end };
 }
 
-function chainSelection(doc: DocumentAnalysis, t: Table, c: Chain): Range {
-  const s = doc.chains.get(t)?.get(c.name);
-  const decl = s?.occurrences.find((o) => o.role === 'declaration') ?? s?.occurrences[0];
-  return decl?.range ?? c.nameRange;
+/** The k-th chain of t: its first declaration, else its first occurrence, else its name. */
+function chainSelection(doc: DocumentAnalysis, t: Table, c: Chain, k: number): Range {
+  const s = chainSymbolAt(doc, t, k);
+  return firstOccurrence(doc, s)?.range ?? c.nameRange;
 }
 
 const MAX_RULE_NAME = 80;
@@ -21,8 +21,8 @@ export function documentSymbols(doc: DocumentAnalysis): SymbolItem[] {
   const out: SymbolItem[] = [];
   for (const t of doc.ruleset.tables) {
     const chains: SymbolItem[] = [];
-    for (const c of t.chains) {
-      const sel = chainSelection(doc, t, c);
+    for (const [k, c] of t.chains.entries()) {
+      const sel = chainSelection(doc, t, c, k);
       let range = union(c.range, sel);
       const rules: SymbolItem[] = c.rules.map((r) => {
         range = union(range, r.range);
@@ -52,9 +52,9 @@ export function workspaceSymbols(docs: Iterable<DocumentAnalysis>, query: string
   for (const doc of docs) {
     for (const t of doc.ruleset.tables) {
       if (t.name.toLowerCase().includes(q)) out.push({ name: t.name, kind: 'table', location: { uri: doc.uri, range: t.nameRange } });
-      for (const c of t.chains) {
+      for (const [k, c] of t.chains.entries()) {
         if (!c.name.toLowerCase().includes(q)) continue;
-        out.push({ name: c.name, kind: 'chain', containerName: t.name, location: { uri: doc.uri, range: chainSelection(doc, t, c) } });
+        out.push({ name: c.name, kind: 'chain', containerName: t.name, location: { uri: doc.uri, range: chainSelection(doc, t, c, k) } });
         if (out.length >= limit) return out;
       }
       for (const s of t.sets) if (s.name.toLowerCase().includes(q)) out.push({ name: s.name, kind: 'set', containerName: t.name, location: { uri: doc.uri, range: s.nameRange } });
@@ -65,12 +65,13 @@ export function workspaceSymbols(docs: Iterable<DocumentAnalysis>, query: string
 
 export function foldingRanges(doc: DocumentAnalysis): FoldingItem[] {
   const out: FoldingItem[] = [];
-  const lines = doc.lines;
+  const n = lineCount(doc);
+  const line = (i: number) => lineText(doc, i);
   // Comment blocks.
-  for (let i = 0; i < lines.length; i++) {
-    if (!/^\s*#/.test(lines[i])) continue;
+  for (let i = 0; i < n; i++) {
+    if (!/^\s*#/.test(line(i))) continue;
     let j = i;
-    while (j + 1 < lines.length && /^\s*#/.test(lines[j + 1])) j++;
+    while (j + 1 < n && /^\s*#/.test(line(j + 1))) j++;
     if (j > i) out.push({ startLine: i, endLine: j, kind: 'comment' });
     i = j;
   }
@@ -89,21 +90,19 @@ export function foldingRanges(doc: DocumentAnalysis): FoldingItem[] {
   const tableStarts = doc.ruleset.tables.map((t) => Math.min(t.nameRange.start.line, t.range.start.line)).sort((a, b) => a - b);
   for (let k = 0; k < tableStarts.length; k++) {
     const start = tableStarts[k];
-    let end = (k + 1 < tableStarts.length ? tableStarts[k + 1] : lines.length) - 1;
+    let end = (k + 1 < tableStarts.length ? tableStarts[k + 1] : n) - 1;
     if (doc.ruleset.kind === 'iptables-save') {
       let commit = -1;
-      for (let i = start + 1; i <= end; i++) if (/^\s*COMMIT\b/.test(lines[i])) { commit = i; break; }
+      for (let i = start + 1; i <= end; i++) if (/^\s*COMMIT\b/.test(line(i))) { commit = i; break; }
       if (commit >= 0) end = commit;
     }
-    while (end > start && !lines[end].trim()) end--;
+    while (end > start && !line(end).trim()) end--;
     if (end > start) out.push({ startLine: start, endLine: end });
   }
   // Runs of consecutive rules of one chain.
   let runStart = -1, runChain: unknown, prev = -2;
   const flush = () => { if (runStart >= 0 && prev > runStart) out.push({ startLine: runStart, endLine: prev }); };
-  const ruleLines = [...doc.rulesByLine.keys()].sort((a, b) => a - b);
-  for (const l of ruleLines) {
-    const c = doc.rulesByLine.get(l)!.chain;
+  for (const { line: l, chainId: c } of ruleStartLines(doc)) {
     if (c === runChain && l === prev + 1) { prev = l; continue; }
     flush();
     runStart = l; runChain = c; prev = l;
