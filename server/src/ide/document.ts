@@ -174,6 +174,7 @@ export type LineJump = { kind: 'none' } | { kind: 'jump' | 'goto'; name: string;
 
 const UNSURE: LineJump = { kind: 'unsure' };
 const NONE: LineJump = { kind: 'none' };
+const WRAP_GAP = 16;
 const ABBREV_JUMP = /^--(?:j|ju|jum|jump|g|go|got|goto)(?:=|$)/;
 
 /**
@@ -181,7 +182,7 @@ const ABBREV_JUMP = /^--(?:j|ju|jum|jump|g|go|got|goto)(?:=|$)/;
  * model reads them (iptables-rule.ts: a goto always names a chain; a jump names one unless NAME is a
  * verdict or a target of either family). Anything the words leave open (quotes other than plain "...",
  * backslashes, control or non-ASCII characters, `--jump=X`, `-jX`, abbreviations, two targets, a flag
- * right after another flag) is "unsure": the caller reads the rule's actions instead. Checked against the
+ * right after another flag, a gap wide enough to be a terminal wrap) is "unsure": the caller reads the rule's actions instead. Checked against the
  * model on every corpus line (test/ide/document-index.test.ts).
  */
 export function jumpFromLine(text: string, from: number, to: number): LineJump {
@@ -192,6 +193,8 @@ export function jumpFromLine(text: string, from: number, to: number): LineJump {
   while (i < to) {
     const c = text.charCodeAt(i);
     if (c === 32 || c === 9) { i++; continue; }
+    // A wide gap may be a terminal wrap the model joins across (from-iptables.ts, WRAP_GAP).
+    if (i - curEnd >= WRAP_GAP && curEnd >= 0) return UNSURE;
     // A word.
     const start = i;
     let quoted = false;
