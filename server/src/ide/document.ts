@@ -10,7 +10,7 @@ import type { ParseOptions } from '../parse';
 import { runSteps, TimeSlice } from '../steps';
 import { findTarget, VERDICTS } from '../knowledge/iptables-extensions';
 import { LineRange, lineRange, type Action, type Chain, type Diagnostic, type NamedSet, type Range, type Rule, type Ruleset, type Table, type Variable } from '../model/ruleset';
-import { buildMarkIndex, type MarkIndex } from './mark-index';
+import { buildMarkIndexSteps, type MarkIndex } from './mark-index';
 
 export type OccurrenceRole = 'declaration' | 'reference' | 'owner';
 
@@ -546,7 +546,11 @@ export function* analyzeDocumentSteps(uri: string, text: string, version = 0, op
   const doc = { uri, text, version, ruleset, diagnostics, lineStarts, index } as Omit<DocumentAnalysis, 'marks'> & { marks: MarkIndex };
   yield indexing();
   try {
-    doc.marks = buildMarkIndex(doc);
+    const marks = buildMarkIndexSteps(doc);
+    for (let r = marks.next(); ; r = marks.next()) {
+      if (r.done) { doc.marks = r.value; break; }
+      yield indexing();
+    }
   } catch (e) {
     doc.marks = { ops: [], uses: { mark: Array.from({ length: 32 }, () => []), ctmark: Array.from({ length: 32 }, () => []) }, byLine: new Map() };
     diagnostics.push(internalError('mark index', e));
