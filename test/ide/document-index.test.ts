@@ -193,3 +193,23 @@ test('references, rename and hover on a chain with 100 000 referencing rules ans
   assert.match(h!.markdown, /and 99990 more/);
   for (const ms of [tRefs, tRen, tHover]) assert.ok(ms < 1000, `${ms} ms`);
 });
+
+test('an nft verdict map with 2 000 entries on one line: each chain\'s references are its entries, in order', () => {
+  const chains = Array.from({ length: 50 }, (_, i) => `\tchain c${i} {\n\t\taccept\n\t}`).join('\n');
+  const entries = Array.from({ length: 2000 }, (_, i) => `${i + 1} : ${i % 3 ? 'jump' : 'goto'} c${(i * 7) % 50}`).join(', ');
+  const text = `table inet t {\n${chains}\n\tchain pre {\n\t\ttype filter hook prerouting priority 0;\n\t\ttcp dport vmap { ${entries} }\n\t}\n}\n`;
+  const doc = analyzeDocument('file:///vmap', text);
+  const lines = text.split('\n');
+  const line = lines.findIndex((l) => l.includes('vmap'));
+  for (const name of ['c0', 'c7', 'c49']) {
+    const want = [...lines[line].matchAll(new RegExp(`(?:jump|goto) (${name})(?!\\d)`, 'g'))].map((m) => m.index! + m[0].length - name.length);
+    const at = want[want.length - 1];
+    const o = occurrenceAt(doc, line, at);
+    assert.equal(o?.symbol.name, name);
+    assert.equal(o?.role, 'reference');
+    const refs = references(doc, line, at, false).map((l) => `${l.range.start.line}:${l.range.start.character}`);
+    assert.deepEqual(refs, want.map((c) => `${line}:${c}`));
+    // The declaration comes first, on the chain's own line.
+    assert.equal(definition(doc, line, at)[0].range.start.line, lines.findIndex((l) => l.includes(`chain ${name} {`)));
+  }
+});

@@ -299,11 +299,16 @@ function occurrenceTable(rows: IntRows, symbolCount: number, lines: number): Occ
   for (let l = 0; l < lines + 1; l++) lineCountArr[l + 1] += lineCountArr[l];
   const pos = new Int32Array(n);
   for (let i = 0; i < n; i++) pos[lineCountArr[d[i * 4 + 1]]++] = i;
-  // Within a line (few entries): insertion sort by column, stable.
+  // Within a line: by column, stable (insertion sort for the usual few; a vmap of thousands on one line sorts).
   for (let a = 0; a < n; ) {
     const l = d[pos[a] * 4 + 1];
     let b = a + 1;
     while (b < n && d[pos[b] * 4 + 1] === l) b++;
+    if (b - a > 16) {
+      pos.subarray(a, b).sort((x, y) => (d[x * 4 + 2] >> 1) - (d[y * 4 + 2] >> 1) || x - y);
+      a = b;
+      continue;
+    }
     for (let k = a + 1; k < b; k++) {
       const x = pos[k], cx = d[x * 4 + 2] >> 1;
       let j = k - 1;
