@@ -5,7 +5,7 @@ import { buildRule, type RuleContext } from './iptables-rule';
 import { isKnownOptionFlag } from '../knowledge/iptables-extensions';
 import { LineRange, spanRange, type Chain, type Diagnostic, type FileKind, type Range, type Rule, type Ruleset, type Table } from './ruleset';
 import { runSteps } from '../steps';
-import { IptablesLineRule, type RuleSource } from './iptables-line-rule';
+import { IptablesLineRule, RuleSource } from './iptables-line-rule';
 
 const COMMANDS: Record<string, string> = {
   '-A': 'append', '--append': 'append',
@@ -71,7 +71,7 @@ export function* buildIptablesSteps(text: string, opts: IptablesOptions): Genera
   const tables: Table[] = [];
   const rs: Ruleset = { kind: opts.kind as FileKind, family, tables, variables: [], includes: [], diagnostics };
   const isSave = opts.kind === 'iptables-save';
-  const source: RuleSource = { text };
+  const source = new RuleSource(text);
 
   let table: Table | undefined;
   let committed = true;
@@ -307,12 +307,13 @@ export function* buildIptablesSteps(text: string, opts: IptablesOptions): Genera
       err(diagnostics, chainItem.range, 'missing-rulenum', '-R needs a rule number');
     }
     const ctx = ruleCtx(t.name, c);
-    const built = fastAppend ? buildRule(items, ctx, ci + 2) : buildRule(before ? [...before, ...rest] : rest, ctx);
+    const asLine = fastAppend && !opts.eager && at !== undefined && end !== undefined && items === read && range instanceof LineRange;
+    const built = fastAppend ? buildRule(items, ctx, ci + 2, !asLine) : buildRule(before ? [...before, ...rest] : rest, ctx);
     for (const d of built.diagnostics) diagnostics.push(d);
-    if (fastAppend && !opts.eager && at !== undefined && end !== undefined && items === read && range instanceof LineRange) {
+    if (asLine) {
       // The usual `-A CHAIN ...` line: kept as its line, rebuilt when read (the model's size on big dumps).
       // The token starts with the line's first word (or counters), where the rule's range starts.
-      c.rules.push(new IptablesLineRule(c.rules.length, 'append', counters ?? built.counters, source, ctx, at, end, range.line, range.startCh, range.endCh));
+      c.rules.push(new IptablesLineRule(c.rules.length, 'append', counters ?? built.counters, source, ctx, at!, end!, range.line, range.startCh, range.endCh));
       return;
     }
     const rule: Rule = {
@@ -397,8 +398,15 @@ function joinTerminalWraps(items: RuleItem[], diagnostics: Diagnostic[]): RuleIt
   for (let i = 1; i < items.length; i++) {
     const a = out ? out[out.length - 1] : items[i - 1];
     const b = items[i];
-    const width = a.range.end.character;
-    const wrap = b.range.start.line === a.range.end.line && b.range.start.character - width >= WRAP_GAP && (width % 10 === 0 || width === 132) &&
+    // Read a LineRange's numbers directly: its positions are objects made on each read.
+    const ar = a.range, br = b.range;
+    const width = ar instanceof LineRange ? ar.endCh : ar.end.character;
+    const bStart = br instanceof LineRange ? br.startCh : br.start.character;
+    if (bStart - width < WRAP_GAP) {
+      if (out) out.push(b);
+      continue;
+    }
+    const wrap = b.range.start.line === a.range.end.line && bStart - width >= WRAP_GAP && (width % 10 === 0 || width === 132) &&
       // "--ctstate<wrap>DNAT": a complete option name followed by its value is not a cut token.
       !(a.kind === 'flag' && b.kind !== 'flag' && isKnownOptionFlag(a.text));
     if (!wrap) {

@@ -6,15 +6,16 @@ import { LineRange, type Action, type Match, type Range, type Rule } from './rul
 import { buildRule, type BuiltRule, type RuleContext } from './iptables-rule';
 import { splitCommandLine } from '../syntax/iptables-parser';
 
-/** What the rules of one document share: its text. */
-export interface RuleSource {
-  text: string;
-}
-
 const RING = 512;
-const ringRule: (IptablesLineRule | undefined)[] = new Array(RING).fill(undefined);
-const ringBuilt: (BuiltRule | undefined)[] = new Array(RING).fill(undefined);
-let ringNext = 0;
+
+/** What the rules of one document share: its text, and the rules read last with what they were built
+ *  into (per document, so a closed document's text is not kept alive by another's reads). */
+export class RuleSource {
+  readonly ringRule: (IptablesLineRule | undefined)[] = new Array(RING).fill(undefined);
+  readonly ringBuilt: (BuiltRule | undefined)[] = new Array(RING).fill(undefined);
+  next = 0;
+  constructor(readonly text: string) {}
+}
 
 export class IptablesLineRule implements Rule {
   /** Slot in the cache ring, if it may still be there. */
@@ -49,15 +50,16 @@ export class IptablesLineRule implements Rule {
   }
 
   private built(): BuiltRule {
+    const src = this.source;
     const s = this.slot;
-    if (s >= 0 && ringRule[s] === this) return ringBuilt[s]!;
-    const items = splitCommandLine(this.source.text, this.at, this.end, this.line, this.startCh);
+    if (s >= 0 && src.ringRule[s] === this) return src.ringBuilt[s]!;
+    const items = splitCommandLine(src.text, this.at, this.end, this.line, this.startCh);
     // The words after `-A CHAIN`, built in the rule's own context: what the parser built.
     const b = buildRule(items, this.ctx, 2);
-    const slot = ringNext;
-    ringNext = (ringNext + 1) % RING;
-    ringRule[slot] = this;
-    ringBuilt[slot] = b;
+    const slot = src.next;
+    src.next = (slot + 1) % RING;
+    src.ringRule[slot] = this;
+    src.ringBuilt[slot] = b;
     this.slot = slot;
     return b;
   }

@@ -120,11 +120,18 @@ interface FlagShape {
 
 const flagCache = new Map<string, FlagShape>();
 
+/** A string of its own: a substring of 13+ characters is a view that keeps its whole parent (a document's
+ *  text, 80 MB on big dumps) alive; flattening a concatenation makes a fresh string. */
+export function ownCopy(s: string): string {
+  return s.length < 13 ? s : (' ' + s).slice(1);
+}
+
 /** `-X` shapes by the char code of X: no hashing for the common short options. */
 const shortShapes: (FlagShape | undefined)[] = [];
 
 function flagShape(text: string): FlagShape {
   if (text.length === 2) {
+    // Two characters: a copy, never a slice of the document.
     const c = text.charCodeAt(1);
     let f = shortShapes[c];
     if (!f) shortShapes[c] = f = { key: text, longName: undefined, inline: undefined, inlineAt: 0, base: BASE_OPTIONS.get(text) };
@@ -132,6 +139,8 @@ function flagShape(text: string): FlagShape {
   }
   let f = flagCache.get(text);
   if (f) return f;
+  // The cache outlives the document: its strings must not be slices that keep the document's text alive.
+  text = ownCopy(text);
   let inline: string | undefined;
   let inlineAt = 0;
   let key: string;
@@ -178,7 +187,7 @@ class RuleBuilder {
   countersSeen = false;
   comment: string | undefined;
 
-  build(items: RuleItem[], ctx: RuleContext, start: number): BuiltRule {
+  build(items: RuleItem[], ctx: RuleContext, start: number, exact: boolean): BuiltRule {
     this.items = items;
     this.ctx = ctx;
     this.family = ctx.family;
@@ -296,8 +305,10 @@ class RuleBuilder {
     if (this.protoNegated && this.proto === 0 && this.protoRange) diag(diagnostics, this.protoRange, 'error', 'never-matches', '"! -p all" can never match: every packet has some protocol');
 
     // Arrays that grew by push hold spare capacity (17 slots for one item): the model keeps exact copies.
-    for (let k = 0; k < matches.length; k++) matches[k].options = exactOptions(matches[k].options);
-    for (let k = 0; k < actions.length; k++) actions[k].options = exactOptions(actions[k].options);
+    if (exact) {
+      for (let k = 0; k < matches.length; k++) matches[k].options = exactOptions(matches[k].options);
+      for (let k = 0; k < actions.length; k++) actions[k].options = exactOptions(actions[k].options);
+    }
     const out: BuiltRule = { matches: matches.slice(), actions: actions.slice(), comment: this.comment, counters: this.counters, diagnostics: diagnostics.length ? diagnostics.slice() : NO_DIAGNOSTICS };
     diagnostics.length = 0;
     this.items = NO_ITEMS;
@@ -688,9 +699,9 @@ function describe(spec: ExtensionSpec): string {
 const builder = new RuleBuilder();
 
 /** Matches, target, comment and diagnostics of one rule: `items` from `start` on are the rule's words
- *  after `-A CHAIN`. */
-export function buildRule(items: RuleItem[], ctx: RuleContext, start = 0): BuiltRule {
-  return builder.build(items, ctx, start);
+ *  after `-A CHAIN`. `exact: false` when only the diagnostics are kept (arrays left with spare slots). */
+export function buildRule(items: RuleItem[], ctx: RuleContext, start = 0, exact = true): BuiltRule {
+  return builder.build(items, ctx, start, exact);
 }
 
 const MATCH_NAMES = [...new Set(ALL_MATCHES.map((m) => m.name))];
