@@ -10,6 +10,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { FULL_TOKENS_MAX_LINES } from '../../server/src/ide/semantic-tokens';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CancellationTokenSource, ResponseError } from 'vscode-jsonrpc/node';
@@ -201,7 +202,20 @@ describe(`huge file: gen-kube ${SERVICES} services over stdio`, () => {
       }
       const data = (await tokens).data as number[];
       console.log(`  semantic tokens: ${data.length / 5} tokens in ${secs(performance.now() - t)}; small-document hovers meanwhile: ${during.length}, max ${Math.max(...during).toFixed(0)} ms`);
-      assert.ok(data.length > lines.length && data.length % 5 === 0, `tokens for the whole document: ${data.length}`);
+      if (lines.length <= FULL_TOKENS_MAX_LINES) {
+        assert.ok(data.length > lines.length && data.length % 5 === 0, `tokens for the whole document: ${data.length}`);
+      } else {
+        // Past the large-file threshold the whole-document request is empty and the viewport is asked for.
+        assert.equal(data.length, 0, `a ${lines.length}-line document gets no whole-document tokens`);
+        const mid = Math.floor(lines.length / 2);
+        t = performance.now();
+        const view = (await c.request('textDocument/semanticTokens/range', { textDocument: { uri }, range: { start: { line: mid, character: 0 }, end: { line: mid + 99, character: 0 } } })).data as number[];
+        console.log(`  semantic tokens of a 100-line viewport (lines ${mid + 1}-${mid + 100}): ${view.length / 5} tokens in ${(performance.now() - t).toFixed(0)} ms`);
+        assert.ok(view.length / 5 >= 100, `viewport tokens: ${view.length / 5}`);
+        let line = 0;
+        for (let i = 0; i < view.length; i += 5) line += view[i];
+        assert.ok(view[0] >= mid && line <= mid + 99, `tokens lie in the viewport: first line ${view[0]}, last ${line}`);
+      }
 
       // One typed character at the end, then a hover at once: it waits for the re-analysis.
       const end = { line: lines.length - 1, character: lines[lines.length - 1].length };

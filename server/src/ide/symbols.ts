@@ -17,19 +17,30 @@ function chainSelection(doc: DocumentAnalysis, t: Table, c: Chain, k: number): R
 
 const MAX_RULE_NAME = 80;
 
-export function documentSymbols(doc: DocumentAnalysis): SymbolItem[] {
+/** Above this many rules the outline lists no rules, and above this many chains only the built-in and
+ *  base chains (as with the code lenses): a 750 000-line kube dump would be 550 000 rule items and
+ *  200 000 chains, a 100 MB answer nobody can read. Workspace symbols still find any chain by name. */
+export const MAX_OUTLINE_ITEMS = 10_000;
+
+export function documentSymbols(doc: DocumentAnalysis, maxItems = MAX_OUTLINE_ITEMS): SymbolItem[] {
   const out: SymbolItem[] = [];
+  let ruleCount = 0, chainCount = 0;
+  for (const t of doc.ruleset.tables) for (const c of t.chains) { ruleCount += c.rules.length; chainCount++; }
+  const listRules = ruleCount <= maxItems;
   for (const t of doc.ruleset.tables) {
     const chains: SymbolItem[] = [];
     for (const [k, c] of t.chains.entries()) {
+      if (chainCount > maxItems && !c.builtin && !c.hook) continue;
       const sel = chainSelection(doc, t, c, k);
       let range = union(c.range, sel);
-      const rules: SymbolItem[] = c.rules.map((r) => {
+      const rules: SymbolItem[] = [];
+      for (const r of c.rules) {
         range = union(range, r.range);
+        if (!listRules) continue;
         let name = ruleText(doc, r);
         if (name.length > MAX_RULE_NAME) name = name.slice(0, MAX_RULE_NAME - 1) + '…';
-        return { name: name || `rule ${r.index + 1}`, detail: `rule ${r.index + 1}`, kind: 'rule' as const, range: r.range, selectionRange: r.range, children: [] };
-      });
+        rules.push({ name: name || `rule ${r.index + 1}`, detail: `rule ${r.index + 1}`, kind: 'rule' as const, range: r.range, selectionRange: r.range, children: [] });
+      }
       const detail = c.builtin ? `built-in${c.policy ? `, policy ${c.policy}` : ''}` : c.hook ? `${c.type ?? 'filter'} hook ${c.hook}` : `${c.rules.length} rules`;
       chains.push({ name: c.name, detail, kind: 'chain', range, selectionRange: sel, children: rules });
     }
@@ -37,7 +48,12 @@ export function documentSymbols(doc: DocumentAnalysis): SymbolItem[] {
     for (const c of chains) range = union(range, c.range);
     const sets: SymbolItem[] = t.sets.map((s) => ({ name: s.name, detail: s.kind, kind: 'set' as const, range: union(s.range, s.nameRange), selectionRange: s.nameRange, children: [] }));
     for (const s of sets) range = union(range, s.range);
-    out.push({ name: t.name, detail: doc.ruleset.kind === 'nft' ? `table ${t.family}` : 'table', kind: 'table', range, selectionRange: t.nameRange, children: [...sets, ...chains] });
+    let detail = doc.ruleset.kind === 'nft' ? `table ${t.family}` : 'table';
+    if (!listRules) {
+      const n = t.chains.reduce((a, c) => a + c.rules.length, 0);
+      detail += `, ${n} rules${chainCount > maxItems ? ` in ${t.chains.length} chains (built-in and base chains listed)` : ''}: too many to list (over ${maxItems})`;
+    }
+    out.push({ name: t.name, detail, kind: 'table', range, selectionRange: t.nameRange, children: [...sets, ...chains] });
   }
   for (const v of doc.ruleset.variables) {
     out.push({ name: v.name, detail: v.value, kind: 'variable', range: union(v.range, v.nameRange), selectionRange: v.nameRange, children: [] });

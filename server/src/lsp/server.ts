@@ -11,7 +11,6 @@ import {
   LSPErrorCodes,
   ProposedFeatures,
   ResponseError,
-  SemanticTokensBuilder,
   StreamMessageWriter,
   SymbolKind,
   TextDocuments,
@@ -31,7 +30,7 @@ import { definition, documentHighlights, prepareRename, references, rename } fro
 import { documentSymbols, foldingRanges, workspaceSymbols } from '../ide/symbols';
 import { hover } from '../ide/hover';
 import { completions } from '../ide/completion';
-import { semanticTokensSteps } from '../ide/semantic-tokens';
+import { fullTokensAllowed, semanticTokenDataSteps } from '../ide/semantic-tokens';
 import { findProfileForDocument, overlayFs, ProfileCache, standaloneContext, uriToPath, type ProfileLookup, type RoutingContext } from '../ide/routing-profile';
 import { detectRoutingFileKind, routingDocumentSymbols, routingParseDiagnostics, ROUTING_LANGUAGE_IDS, type RoutingFileKind } from '../ide/routing-symbols';
 import { routingDiagnostics } from '../ide/routing-ide';
@@ -41,7 +40,6 @@ import { simulate, simulateLenses, type SimulateParams } from '../ide/simulate-l
 import { codeActions } from '../ide/code-actions';
 import { markMap, markMapText } from '../analysis/mark-analysis';
 import { ResyncMessageReader } from './resync-reader';
-import { TimeSlice } from '../steps';
 import type { DocumentAnalysis, DocumentProgress } from '../ide/document';
 import { SEMANTIC_TOKEN_MODIFIERS, SEMANTIC_TOKEN_TYPES, type CompletionKind, type SymbolItem, type SymbolKind as IdeSymbolKind } from '../ide/types';
 
@@ -200,6 +198,7 @@ connection.onInitialize((params): InitializeResult => {
       semanticTokensProvider: {
         legend: { tokenTypes: [...SEMANTIC_TOKEN_TYPES], tokenModifiers: [...SEMANTIC_TOKEN_MODIFIERS] },
         full: true,
+        range: true,
       },
     },
     serverInfo: { name: 'netfilter-lens', version: '0.1.0' },
@@ -516,20 +515,19 @@ connection.onCompletion(async (p, token): Promise<CompletionItem[]> => {
 connection.languages.semanticTokens.on(async (p, token) => {
   checkDocParams(p, 'textDocument/semanticTokens/full');
   const a = await analysed(p.textDocument.uri, token);
-  const b = new SemanticTokensBuilder();
-  if (!a) return b.build();
-  const tokens = await cooperatively(token, semanticTokensSteps(a));
-  // 1.5 million tokens on a 300 000-line dump: encoded a slice at a time, other requests served between.
-  await cooperatively(token, function* () {
-    const budget = new TimeSlice();
-    for (const t of tokens) {
-      if (budget.due()) yield;
-      let mods = 0;
-      for (const m of t.modifiers) mods |= 1 << SEMANTIC_TOKEN_MODIFIERS.indexOf(m);
-      b.push(t.line, t.character, t.length, SEMANTIC_TOKEN_TYPES.indexOf(t.type), mods);
-    }
-  }());
-  return unlessCancelled(token, b.build());
+  if (!a || !fullTokensAllowed(a)) return { data: [] };
+  // 1.5 million tokens on a 300 000-line dump: computed and encoded a slice at a time, other requests served between.
+  const data = await cooperatively(token, semanticTokenDataSteps(a));
+  return unlessCancelled(token, { data });
+});
+
+// The viewport's tokens (any document size; past FULL_TOKENS_MAX_LINES lines the only tokens given).
+connection.languages.semanticTokens.onRange(async (p, token) => {
+  checkDocParams(p, 'textDocument/semanticTokens/range', { range: true });
+  const a = await analysed(p.textDocument.uri, token);
+  if (!a) return { data: [] };
+  const data = await cooperatively(token, semanticTokenDataSteps(a, { start: p.range.start.line, end: p.range.end.line }));
+  return unlessCancelled(token, { data });
 });
 
 // "Simulate packet from here" (issue 5): lenses above rules and chains; the walk itself answers
