@@ -5,8 +5,8 @@
 // (-32800), progress arrives with rising percentages and an end, and an edit during the analysis abandons it
 // for the new version, whose diagnostics are the only ones published. Printed: time to first diagnostics,
 // answer latencies during analysis, re-analysis after a one-character edit, peak RSS (VmHWM).
-// Issue 7 asks for under 1 GB; the model's memory is being reduced, so the peak is printed, not asserted.
-// CI uses 20 000 services (≈300 000 lines); NFLENS_HUGE_SERVICES=50000 gives the 750 000-line case.
+// Issue 7 asks for under 1 GB: the server's peak resident set over the whole test is asserted below it.
+// CI uses the issue's size, 50 000 services (≈750 000 lines, 82 MB); NFLENS_HUGE_SERVICES=N for another.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -16,7 +16,9 @@ import { resolve } from 'node:path';
 import { CancellationTokenSource, ResponseError } from 'vscode-jsonrpc/node';
 import { ensureBuilt, fileUri, find, LspClient, repoRoot, type ProgressEvent, type Published } from '../lsp/lsp-client';
 
-const SERVICES = Number(process.env.NFLENS_HUGE_SERVICES ?? 20000);
+const SERVICES = Number(process.env.NFLENS_HUGE_SERVICES ?? 50000);
+/** Issue 7: the server stays under 1 GB (peak resident set, VmHWM), read as 10^9 bytes (954 MiB). */
+const MAX_PEAK_RSS = 1e9;
 /** Requests on another document while the huge one is analysed: 95% answered within the first bound, every
  *  one within the second. A step is ≈25 ms of analysis, but on two cores shared with other test runs (load 7)
  *  a step with a GC or a big Map's rehash in it was seen to take 1–2 s of wall time (p95 stays ≈200 ms). One
@@ -34,7 +36,8 @@ function memory(pid: number): { hwm: number; rss: number } {
   return { hwm: kb('VmHWM'), rss: kb('VmRSS') };
 }
 
-const mb = (b: number) => `${(b / 1024 ** 2).toFixed(0)} MB`;
+/** MiB, as /proc counts (1 GB = 10^9 bytes = 954 MiB). */
+const mb = (b: number) => `${(b / 1024 ** 2).toFixed(0)} MiB`;
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 function quantile(xs: number[], q: number): number {
@@ -230,6 +233,7 @@ describe(`huge file: gen-kube ${SERVICES} services over stdio`, () => {
 
       peak = Math.max(peak, memory(pid).hwm);
       console.log(`  server peak RSS (VmHWM): ${mb(peak)}; RSS now ${mb(memory(pid).rss)}`);
+      assert.ok(peak < MAX_PEAK_RSS, `server peak RSS ${mb(peak)} (${(peak / 1e9).toFixed(2)} GB) is over 1 GB`);
       assert.equal(c.proc.exitCode, null, `server exited; stderr: ${c.stderr.slice(-2000)}`);
     } finally {
       clearInterval(sampler);

@@ -34,6 +34,8 @@ export interface HostEvents {
   /** `analysis` is set when the version's analysis completed; undefined when it was abandoned or failed. */
   onEnd?(uri: string, version: number, analysis: DocumentAnalysis | undefined): void;
   onError?(uri: string, version: number, e: unknown): void;
+  /** An analysis (finished, or abandoned part way) of a text this long was let go: a moment to collect it. */
+  onDropped?(uri: string, textLength: number): void;
 }
 
 interface Run {
@@ -63,12 +65,15 @@ export class AnalysisHost {
     const old = this.docs.get(uri);
     if (old?.run) old.run.abandoned = true;
     this.docs.set(uri, { text, version, languageId: languageId ?? old?.languageId });
+    // An abandoned run reports when it stops; a finished analysis is let go here.
+    if (old?.analysis && !old.run) this.events.onDropped?.(uri, old.text.length);
   }
 
   remove(uri: string): void {
     const e = this.docs.get(uri);
     if (e?.run) e.run.abandoned = true;
     this.docs.delete(uri);
+    if (e?.analysis && !e.run) this.events.onDropped?.(uri, e.text.length);
   }
 
   has(uri: string): boolean {
@@ -146,6 +151,7 @@ export class AnalysisHost {
         await nextTurn();
         if (run.abandoned) {
           steps.return(undefined as never);
+          this.events.onDropped?.(uri, e.text.length);
           break;
         }
         const r = steps.next();

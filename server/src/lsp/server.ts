@@ -40,6 +40,7 @@ import { simulate, simulateLenses, type SimulateParams } from '../ide/simulate-l
 import { codeActions } from '../ide/code-actions';
 import { markMap, markMapText } from '../analysis/mark-analysis';
 import { ResyncMessageReader } from './resync-reader';
+import { collectGarbage } from './memory';
 import type { DocumentAnalysis, DocumentProgress } from '../ide/document';
 import { SEMANTIC_TOKEN_MODIFIERS, SEMANTIC_TOKEN_TYPES, type CompletionKind, type SymbolItem, type SymbolKind as IdeSymbolKind } from '../ide/types';
 
@@ -63,14 +64,36 @@ const connection = process.argv.includes('--stdio') ? stdioConnection() : create
 const documents = new TextDocuments(TextDocument);
 const host = new AnalysisHost({
   onStart: (uri, version) => progressStart(uri, version),
-  onProgress: (uri, version, p) => progressReport(uri, version, p),
+  onProgress: (uri, version, p) => {
+    progressReport(uri, version, p);
+    // Between the passes of a big document's analysis: what the last pass made and dropped is collected
+    // before the next one adds its own (V8 would let it pile up to twice the live size or more).
+    if (lastPhase.get(uri) !== p.message) {
+      lastPhase.set(uri, p.message);
+      if ((documents.get(uri)?.getText().length ?? 0) >= BIG_TEXT) collectSoon();
+    }
+  },
   onEnd: (uri, version, a) => {
     progressEnd(uri, version);
     // Diagnostics go out when a version's analysis completes (whoever started it), if it is still current.
     if (a && host.version(uri) === version && documents.get(uri)) publishDiagnostics(a);
   },
   onError: (uri, version, e) => connection.console.error(`analysis of ${uri} (version ${version}) failed: ${(e as Error)?.stack ?? e}`),
+  onDropped: (_uri, textLength) => {
+    if (textLength >= BIG_TEXT) collectSoon();
+  },
 });
+const lastPhase = new Map<string, string>();
+/** A dropped analysis of a text this long (about 70 000 kube lines) is collected at once (lsp/memory.ts). */
+const BIG_TEXT = 8 << 20;
+let collectTimer: NodeJS.Timeout | undefined;
+/** One collection shortly after (several drops in a row share it): the run that let go has returned by then. */
+function collectSoon(): void {
+  collectTimer ??= setTimeout(() => {
+    collectTimer = undefined;
+    collectGarbage();
+  }, 20);
+}
 /** Milliseconds of quiet typing before diagnostics are computed and published. */
 let diagnosticsDelay = 250;
 const timers = new Map<string, NodeJS.Timeout>();
@@ -353,6 +376,7 @@ documents.onDidChangeContent((e) => {
 documents.onDidClose((e) => {
   clearTimeout(timers.get(e.document.uri));
   timers.delete(e.document.uri);
+  lastPhase.delete(e.document.uri);
   host.remove(e.document.uri);
   void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
 });

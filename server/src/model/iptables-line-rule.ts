@@ -6,7 +6,9 @@ import { LineRange, type Action, type Match, type Range, type Rule } from './rul
 import { buildRule, type BuiltRule, type RuleContext } from './iptables-rule';
 import { splitCommandLine } from '../syntax/iptables-parser';
 
-const RING = 512;
+// Small on purpose: what sits in the ring survives the young-generation collections and is promoted, so
+// a big ring turns a pass's short-lived garbage into old-generation garbage (peak memory on big dumps).
+const RING = 64;
 
 /** What the rules of one document share: its text, and the rules read last with what they were built
  *  into (per document, so a closed document's text is not kept alive by another's reads). */
