@@ -11,6 +11,7 @@ import { buildIptablesRuleset } from '../../server/src/model/from-iptables';
 import { IptablesLineRule } from '../../server/src/model/iptables-line-rule';
 import { detectKind } from '../../server/src/syntax/detect';
 import type { Rule, Ruleset } from '../../server/src/model/ruleset';
+import { analyzeMarks, markOps } from '../../server/src/analysis/mark-analysis';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const shared = resolve(repoRoot, '../shared');
@@ -103,4 +104,26 @@ test('rules rebuilt from their lines equal the rules as parsed: a kube dump, CRL
   assert.ok(compare('kube-crlf', kube.replace(/\n/g, '\r\n')).lazy > 3_000);
   const odd = '\ufeff*filter\r\n:INPUT DROP [5:300]\r\n:X - [0:0]\r\n[7:420] -A INPUT -i lo -j ACCEPT\r\n-A INPUT -c 1 2 -p tcp --dport 22 -j X\r\n-A X -m comment --comment "a \\"b\\"" -m mark --mark 0x1/0xff -j MARK --set-xmark 0x2/0xf\r\n-A X   -p udp   --sport 1:2  \r\nCOMMIT\r\n';
   assert.ok(compare('odd', odd).lazy >= 4);
+});
+
+test('the mark pass skips lines without "mark" or TPROXY unread, and finds the same mark operations', () => {
+  const texts = files(join(shared, 'corpora/real-iptables')).map((f) => ({ name: f, text: readFileSync(f, 'utf8') }));
+  texts.push(...tDocuments());
+  // Abbreviated options and dashed chain names that contain MARK.
+  texts.push({ name: 'odd', text: '*mangle\n:PREROUTING ACCEPT [0:0]\n:KUBE-MARK-MASQ - [0:0]\n-A PREROUTING -j KUBE-MARK-MASQ\n-A PREROUTING -p tcp -j TPROXY --on-port 1 --tproxy-m 0x1/0x1\n-A PREROUTING -m mark --mar 0x2/0x2 -j RETURN\n-A PREROUTING -j MARK --set-xm 0x4/0x4\n-A PREROUTING -jCONNMARK --save-m\nCOMMIT\n' });
+  let ops = 0, lazyRules = 0;
+  for (const { name, text } of texts) {
+    const kind = detectKind(text).kind;
+    if (kind === 'nft') continue;
+    const lazy = buildIptablesRuleset(text, { kind });
+    const eager = buildIptablesRuleset(text, { kind, eager: true });
+    const a = markOps(lazy), b = markOps(eager);
+    assert.equal(JSON.stringify(a), JSON.stringify(b), name);
+    assert.equal(JSON.stringify(analyzeMarks(lazy)), JSON.stringify(analyzeMarks(eager)), name);
+    ops += a.length;
+    if (name === 'odd') assert.deepEqual(a.map((o) => o.kind), ['xmark', 'test', 'xmark', 'save'], 'abbreviated options are still found');
+    lazyRules += allRules(lazy).filter((r) => r.lineText !== undefined).length;
+  }
+  console.log(`mark operations: ${ops} found alike in ${texts.length} documents (${lazyRules} rules kept as lines)`);
+  assert.ok(ops > 50);
 });

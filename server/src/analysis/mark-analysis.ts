@@ -135,12 +135,17 @@ export function markOps(rs: Ruleset): MarkOp[] {
   return runSteps(markOpsSteps(rs, new TimeSlice()));
 }
 
+/** An iptables line can set or test a mark only if it says "mark" other than inside a dashed name (`-m mark`,
+ *  `-j MARK`, `CONNMARK`, `--set-xmark`, `--tproxy-mark`; not `-j KUBE-MARK-MASQ`), or TPROXY (whose
+ *  `--tproxy-mark` may be abbreviated). Other rules are skipped unread (reading one rebuilds it). */
+const MAYBE_MARK_OP = /(?<!-)mark|mark(?!-)|tproxy/i;
+
 function* markOpsSteps(rs: Ruleset, budget: TimeSlice): Generator<void, MarkOp[], void> {
   const out: MarkOp[] = [];
   for (const t of rs.tables) for (const c of t.chains) for (const r of c.rules) {
     if (budget.due()) yield;
     if (rs.kind === 'nft') nftOps(t, c, r, out);
-    else iptablesOps(t, c, r, out);
+    else if (r.lineText === undefined || MAYBE_MARK_OP.test(r.lineText)) iptablesOps(t, c, r, out);
   }
   return out;
 }

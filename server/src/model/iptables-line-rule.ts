@@ -50,6 +50,9 @@ export class IptablesLineRule implements Rule {
   get comment(): string | undefined {
     return this.built().comment;
   }
+  get lineText(): string {
+    return this.source.text.slice(this.at, this.end);
+  }
 
   private built(): BuiltRule {
     const src = this.source;
@@ -57,7 +60,7 @@ export class IptablesLineRule implements Rule {
     if (s >= 0 && src.ringRule[s] === this) return src.ringBuilt[s]!;
     const items = splitCommandLine(src.text, this.at, this.end, this.line, this.startCh);
     // The words after `-A CHAIN`, built in the rule's own context: what the parser built.
-    const b = buildRule(items, this.ctx, 2);
+    const b = buildRule(items, this.ctx, 2, false);
     const slot = src.next;
     src.next = (slot + 1) % RING;
     src.ringRule[slot] = this;

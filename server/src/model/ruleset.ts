@@ -114,6 +114,9 @@ export interface Rule {
   op?: 'append' | 'insert' | 'delete' | 'replace';
   /** nft rule handle, if listed. */
   handle?: number;
+  /** The rule's line as written, when the model keeps the rule as its line (iptables `-A`): a pass may skip
+   *  a rule by its words instead of reading `matches`, which rebuilds it. */
+  readonly lineText?: string;
 }
 
 export interface Chain {
