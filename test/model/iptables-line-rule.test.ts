@@ -12,6 +12,7 @@ import { IptablesLineRule } from '../../server/src/model/iptables-line-rule';
 import { detectKind } from '../../server/src/syntax/detect';
 import type { Rule, Ruleset } from '../../server/src/model/ruleset';
 import { analyzeMarks, markOps } from '../../server/src/analysis/mark-analysis';
+import { chainGraph } from '../../server/src/analysis/chain-graph';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const shared = resolve(repoRoot, '../shared');
@@ -126,4 +127,28 @@ test('the mark pass skips lines without "mark" or TPROXY unread, and finds the s
   }
   console.log(`mark operations: ${ops} found alike in ${texts.length} documents (${lazyRules} rules kept as lines)`);
   assert.ok(ops > 50);
+});
+
+test('the chain graph reads plain jumps from the lines and is the graph the rules\' actions give', () => {
+  const texts = files(join(shared, 'corpora/real-iptables')).map((f) => ({ name: f, text: readFileSync(f, 'utf8') }));
+  texts.push(...tDocuments());
+  texts.push({ name: 'kube', text: execFileSync('node', [join(shared, 'tools/gen-kube.js'), '300'], { encoding: 'utf8', maxBuffer: 1 << 28 }) });
+  // Undeclared chains, a target name jumped to as a chain, gotos, quoted and abbreviated jumps, a wrap gap.
+  texts.push({ name: 'odd', text: '*filter\n:INPUT ACCEPT [0:0]\n:A - [0:0]\n:B - [0:0]\n-A INPUT -j A\n-A INPUT -g B\n-A INPUT -j NOPE\n-A INPUT -j LED\n-A INPUT --jump "A"\n-A INPUT --ju B\n-A INPUT -jA\n-A A -j B\n-A B -j A\n-A INPUT -p tcp -j                          A\n-A INPUT -j ACCEPT\nCOMMIT\n' });
+  let edges = 0, diags = 0;
+  for (const { name, text } of texts) {
+    const kind = detectKind(text).kind;
+    if (kind === 'nft') continue;
+    const lazy = buildIptablesRuleset(text, { kind });
+    const eager = buildIptablesRuleset(text, { kind, eager: true });
+    for (let t = 0; t < lazy.tables.length; t++) {
+      const a = chainGraph(lazy.tables[t], lazy), b = chainGraph(eager.tables[t], eager);
+      const shape = (g: typeof a) => JSON.stringify({ e: g.graph.edges.map((e) => [e.from.name, e.to.name, e.kind, e.range, e.ruleIndex]), d: g.diagnostics });
+      assert.equal(shape(a), shape(b), `${name} table ${lazy.tables[t].name}`);
+      edges += a.graph.edges.length;
+      diags += a.diagnostics.length;
+    }
+  }
+  console.log(`chain graph: ${edges} edges and ${diags} diagnostics alike in ${texts.length} documents`);
+  assert.ok(edges > 5_000 && diags > 5);
 });

@@ -1,5 +1,6 @@
 // The chain graph of each table: who jumps where, undefined targets and jump loops.
-import type { Chain, Diagnostic, Range, Ruleset, Table } from '../model/ruleset';
+import { lineRange, type Action, type Chain, type Diagnostic, type Range, type Ruleset, type Table } from '../model/ruleset';
+import { jumpFromLine } from '../model/iptables-line-jump';
 import { KNOWN_TARGETS } from './rule-facts';
 import { declareChainFix, withFixes } from './quick-fixes';
 import { runSteps, TimeSlice } from '../steps';
@@ -64,14 +65,24 @@ function* buildChainGraph(table: Table, rs: Ruleset | undefined, budget: TimeSli
   const diagnostics: Diagnostic[] = [];
   const out = new Map<string, ChainEdge[]>();
   const into = new Map<string, ChainEdge[]>();
+  const targets: { name: string; range: Range; kind: 'jump' | 'goto' }[] = [];
   for (const c of table.chains) {
     for (const r of c.rules) {
       if (budget.due()) yield;
-      for (const a of r.actions) {
-        const targets: { name: string; range: Range; kind: 'jump' | 'goto' }[] = [];
+      // A rule kept as its line: its jump is read from its words when they are plain (reading its actions
+      // would rebuild it); the model reads them the same way (iptables-line-jump.ts).
+      const lt = r.lineText;
+      const plain = lt !== undefined ? jumpFromLine(lt, 0, lt.length) : undefined;
+      if (plain?.kind === 'none') continue;
+      const actions: readonly ({ kind: Action['kind']; chain?: string; chainRange?: Range; nameRange?: Range; vmap?: Action['vmap'] })[] =
+        plain && plain.kind !== 'unsure'
+          ? [{ kind: plain.kind, chain: plain.name, chainRange: lineRange(r.range.start.line, r.range.start.character + plain.column, r.range.start.character + plain.column + plain.name.length) }]
+          : r.actions;
+      for (const a of actions) {
+        targets.length = 0;
         // Until the rule builder knows every target, `-j TPROXY` may arrive as a jump to a chain.
         const isTarget = a.kind === 'jump' && a.chain !== undefined && !chains.has(a.chain) && KNOWN_TARGETS.has(a.chain);
-        if ((a.kind === 'jump' || a.kind === 'goto') && a.chain && !isTarget) targets.push({ name: a.chain, range: a.chainRange ?? a.nameRange, kind: a.kind });
+        if ((a.kind === 'jump' || a.kind === 'goto') && a.chain && !isTarget) targets.push({ name: a.chain, range: a.chainRange ?? a.nameRange!, kind: a.kind });
         for (const e of a.vmap?.entries ?? []) {
           if (e.chain) targets.push({ name: e.chain, range: e.range, kind: e.verdict === 'goto' ? 'goto' : 'jump' });
         }
