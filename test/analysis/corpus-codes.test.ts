@@ -2,33 +2,22 @@
 // and the count of each diagnostic code is printed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
-import { join, resolve, relative } from 'node:path';
+import { readFileSync, existsSync } from 'node:fs';
+import { resolve, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkText } from '../../server/src/check';
+import { filesUnder } from '../support/corpus-files';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const corpora = resolve(repoRoot, '../shared/corpora');
 
-function files(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (p: string) => {
-    for (const f of readdirSync(p).sort()) {
-      const q = join(p, f);
-      if (statSync(q).isDirectory()) walk(q);
-      else out.push(q);
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 const ANALYSIS_CODES = ['wrong-table', 'wrong-hook', 'hook-never-matches', 'unsupported-target', 'legacy-refuses', 'unused-chain', 'unreachable-chain',
   'unreachable-rule', 'shadowed-rule', 'redundant-rule', 'generalizes-rule', 'mark-mask-never-matches', 'mark-xor-toggles', 'mark-clobber', 'mark-bit-never-set',
   'mark-bit-never-tested', 'connmark-mask-misses', 'before-conntrack', 'mark-restore-after-routing', 'undefined-chain', 'jump-loop', 'jump-to-builtin'];
 
 test('checkText finishes on every corpus file; counts of each diagnostic code', { skip: existsSync(corpora) ? undefined : 'no ../shared/corpora', timeout: 600_000 }, () => {
-  const all = files(corpora);
+  const all = filesUnder(corpora);
   const counts = new Map<string, number>();
   const crashes: string[] = [];
   let slowest = { ms: 0, file: '' };

@@ -3,26 +3,18 @@
 // a dump (net-network-noisy) are warnings with a range; the rules around them still count.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseRuleset } from '../../server/src/parse';
 import { ruleCount } from '../../server/src/model/ruleset';
+import { corpusFiles } from '../support/corpus-files';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const root = resolve(repoRoot, '../shared/corpora/real-iptables');
 
-function files(dir: string): string[] {
-  const out: string[] = [];
-  for (const f of readdirSync(dir).sort()) {
-    const p = join(dir, f);
-    if (statSync(p).isDirectory()) out.push(...files(p));
-    else if (!/^(LICENSE|NOTICE|README)/.test(f) && f !== 'info') out.push(p);
-  }
-  return out;
-}
 
-const all = files(root);
+const all = corpusFiles(root);
 
 test('real-iptables: every file parses without an error and keeps every -A rule', () => {
   assert.ok(all.length >= 380, `expected the whole corpus, found ${all.length} files`);

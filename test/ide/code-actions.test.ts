@@ -2,20 +2,18 @@
 // file byte for byte, with CRLF and without; inserted lines use the file's own line ending.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { checkText } from '../../server/src/check';
 import { applyEdits, codeActions } from '../../server/src/ide/code-actions';
+import { filesUnder } from '../support/corpus-files';
 
 const SHARED = resolve(import.meta.dirname, '../../../shared');
 
-function files(dir: string, out: string[] = []): string[] {
-  for (const f of readdirSync(dir).sort()) {
-    const p = join(dir, f);
-    if (statSync(p).isDirectory()) files(p, out);
-    else if (statSync(p).size < 60_000 && !/LICENSE|NOTICE|README|info$|\.json$/.test(f)) out.push(p);
-  }
-  return out;
+
+/** Corpus rulesets small enough to try every quick fix on. */
+function files(dir: string): string[] {
+  return filesUnder(dir).filter((p) => statSync(p).size < 60_000 && !/LICENSE|NOTICE|README|info$|\.json$/.test(basename(p)));
 }
 
 const WHOLE = { start: { line: 0, character: 0 }, end: { line: 1e9, character: 0 } };

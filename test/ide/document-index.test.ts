@@ -6,7 +6,7 @@
 //  - references and rename on a chain with 100 000 referencing rules answer within a second.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseRuleset } from '../../server/src/parse';
@@ -15,19 +15,11 @@ import { definition, references, rename } from '../../server/src/ide/navigation'
 import { hover } from '../../server/src/ide/hover';
 import type { Ruleset } from '../../server/src/model/ruleset';
 import { prng } from '../support/prng';
+import { corpusFiles } from '../support/corpus-files';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const corpus = resolve(repoRoot, '../shared/corpora/real-iptables');
 
-function files(dir: string): string[] {
-  const out: string[] = [];
-  for (const f of readdirSync(dir).sort()) {
-    const p = join(dir, f);
-    if (statSync(p).isDirectory()) out.push(...files(p));
-    else if (!/^(LICENSE|NOTICE|README)/.test(f) && f !== 'info') out.push(p);
-  }
-  return out;
-}
 
 /** What the model says the rule jumps to: kind, chain and the column of its name (or none). */
 function modelJump(rs: Ruleset, text: string, lineStarts: Uint32Array) {
@@ -49,7 +41,7 @@ function modelJump(rs: Ruleset, text: string, lineStarts: Uint32Array) {
 test('jumpFromLine agrees with the rule\'s actions on every rule of the real iptables corpus', () => {
   let rules = 0, unsure = 0;
   const wrong: string[] = [];
-  for (const f of files(corpus)) {
+  for (const f of corpusFiles(corpus)) {
     const text = readFileSync(f, 'utf8');
     const rs = parseRuleset(text);
     if (rs.kind === 'nft') continue;
@@ -124,7 +116,7 @@ function oracle(doc: DocumentAnalysis): Map<string, string[]> {
 }
 
 test('occurrences, rules by line and navigation match a from-scratch list made from the model (real iptables corpus)', () => {
-  const all = files(corpus);
+  const all = corpusFiles(corpus);
   let occ = 0, checkedFiles = 0;
   const wrong: string[] = [];
   const say = (s: string) => { if (wrong.length < 10) wrong.push(s); };

@@ -3,7 +3,7 @@
 // the first token at each place, a sort, and overlaps dropped. That version is kept here as the oracle.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,7 @@ import { analyzeDocument, lineText, occurrenceSpans, symbolIsBuiltinChain, symbo
 import { semanticTokens } from '../../server/src/ide/semantic-tokens';
 import type { Range } from '../../server/src/model/ruleset';
 import type { SemanticToken, SemanticTokenModifier, SemanticTokenType } from '../../server/src/ide/types';
+import { corpusFiles } from '../support/corpus-files';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const shared = resolve(repoRoot, '../shared');
@@ -66,23 +67,14 @@ function oracle(doc: DocumentAnalysis): SemanticToken[] {
   return out;
 }
 
-function files(dir: string): string[] {
-  const out: string[] = [];
-  for (const f of readdirSync(dir).sort()) {
-    const p = join(dir, f);
-    if (statSync(p).isDirectory()) out.push(...files(p));
-    else if (!/^(LICENSE|NOTICE|README)/.test(f) && f !== 'info' && !f.endsWith('.json')) out.push(p);
-  }
-  return out;
-}
 
 test('semantic tokens equal the plain version on the examples, real rulesets, nft dumps and a kube dump', () => {
   const inputs = [
-    ...files(join(repoRoot, 'examples')),
-    ...files(join(shared, 'corpora/real-iptables')),
-    ...files(join(shared, 'corpora/real-nft')),
-    ...files(join(shared, 'corpora/nft-shell')).filter((f) => f.includes('/dumps/') && f.endsWith('.nft')),
-  ].map((f) => ({ name: f, text: readFileSync(f, 'utf8') }));
+    ...corpusFiles(join(repoRoot, 'examples')),
+    ...corpusFiles(join(shared, 'corpora/real-iptables')),
+    ...corpusFiles(join(shared, 'corpora/real-nft')),
+    ...corpusFiles(join(shared, 'corpora/nft-shell')).filter((f) => f.includes('/dumps/') && f.endsWith('.nft')),
+  ].filter((f) => !f.endsWith('.json')).map((f) => ({ name: f, text: readFileSync(f, 'utf8') }));
   inputs.push({ name: 'kube 300', text: execFileSync('node', [join(shared, 'tools/gen-kube.js'), '300'], { encoding: 'utf8', maxBuffer: 1 << 28 }) });
   // Same place twice (a chain name that is also read as something else), overlaps, CRLF.
   inputs.push({ name: 'odd', text: '*mangle\r\n:PREROUTING ACCEPT [0:0]\r\n:MARK - [0:0]\r\n-A PREROUTING -j MARK --set-xmark 0x1/0x1\r\n-A PREROUTING -m mark --mark 0x1/0x1 -j MARK\r\nCOMMIT\r\n' });

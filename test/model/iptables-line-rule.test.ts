@@ -3,7 +3,7 @@
 // whatever order the rules are read in and however long ago they were last read.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,19 +13,11 @@ import { detectKind } from '../../server/src/syntax/detect';
 import type { Rule, Ruleset } from '../../server/src/model/ruleset';
 import { analyzeMarks, markOps } from '../../server/src/analysis/mark-analysis';
 import { chainGraph } from '../../server/src/analysis/chain-graph';
+import { corpusFiles } from '../support/corpus-files';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const shared = resolve(repoRoot, '../shared');
 
-function files(dir: string): string[] {
-  const out: string[] = [];
-  for (const f of readdirSync(dir).sort()) {
-    const p = join(dir, f);
-    if (statSync(p).isDirectory()) out.push(...files(p));
-    else if (!/^(LICENSE|NOTICE|README)/.test(f) && f !== 'info') out.push(p);
-  }
-  return out;
-}
 
 /** The iptables-t test lines as save documents: every rule line appended to its first chain. */
 function tDocuments(): { name: string; text: string }[] {
@@ -78,7 +70,7 @@ function compare(name: string, text: string): { lazy: number; rules: number } {
 
 test('rules rebuilt from their lines equal the rules as parsed: real iptables files', () => {
   let lazy = 0, rules = 0;
-  const all = files(join(shared, 'corpora/real-iptables'));
+  const all = corpusFiles(join(shared, 'corpora/real-iptables'));
   for (const f of all) {
     const r = compare(f, readFileSync(f, 'utf8'));
     lazy += r.lazy;
@@ -107,17 +99,22 @@ test('rules rebuilt from their lines equal the rules as parsed: a kube dump, CRL
   assert.ok(compare('odd', odd).lazy >= 4);
 });
 
-test('the mark pass skips lines without "mark" or TPROXY unread, and finds the same mark operations', () => {
-  const texts = files(join(shared, 'corpora/real-iptables')).map((f) => ({ name: f, text: readFileSync(f, 'utf8') }));
-  texts.push(...tDocuments());
-  // Abbreviated options and dashed chain names that contain MARK.
-  texts.push({ name: 'odd', text: '*mangle\n:PREROUTING ACCEPT [0:0]\n:KUBE-MARK-MASQ - [0:0]\n-A PREROUTING -j KUBE-MARK-MASQ\n-A PREROUTING -p tcp -j TPROXY --on-port 1 --tproxy-m 0x1/0x1\n-A PREROUTING -m mark --mar 0x2/0x2 -j RETURN\n-A PREROUTING -j MARK --set-xm 0x4/0x4\n-A PREROUTING -jCONNMARK --save-m\nCOMMIT\n' });
-  let ops = 0, lazyRules = 0;
-  for (const { name, text } of texts) {
+/** Each iptables document of the real corpus, the test-suite lines and `extra`, built both ways. */
+function* lazyAndEager(extra: { name: string; text: string }[]): Generator<{ name: string; lazy: Ruleset; eager: Ruleset }> {
+  const texts = corpusFiles(join(shared, 'corpora/real-iptables')).map((f) => ({ name: f, text: readFileSync(f, 'utf8') }));
+  for (const { name, text } of [...texts, ...tDocuments(), ...extra]) {
     const kind = detectKind(text).kind;
     if (kind === 'nft') continue;
-    const lazy = buildIptablesRuleset(text, { kind });
-    const eager = buildIptablesRuleset(text, { kind, eager: true });
+    yield { name, lazy: buildIptablesRuleset(text, { kind }), eager: buildIptablesRuleset(text, { kind, eager: true }) };
+  }
+}
+
+test('the mark pass skips lines without "mark" or TPROXY unread, and finds the same mark operations', () => {
+  // Abbreviated options and dashed chain names that contain MARK.
+  const odd = { name: 'odd', text: '*mangle\n:PREROUTING ACCEPT [0:0]\n:KUBE-MARK-MASQ - [0:0]\n-A PREROUTING -j KUBE-MARK-MASQ\n-A PREROUTING -p tcp -j TPROXY --on-port 1 --tproxy-m 0x1/0x1\n-A PREROUTING -m mark --mar 0x2/0x2 -j RETURN\n-A PREROUTING -j MARK --set-xm 0x4/0x4\n-A PREROUTING -jCONNMARK --save-m\nCOMMIT\n' };
+  let ops = 0, lazyRules = 0, docs = 0;
+  for (const { name, lazy, eager } of lazyAndEager([odd])) {
+    docs++;
     const a = markOps(lazy), b = markOps(eager);
     assert.equal(JSON.stringify(a), JSON.stringify(b), name);
     assert.equal(JSON.stringify(analyzeMarks(lazy)), JSON.stringify(analyzeMarks(eager)), name);
@@ -125,22 +122,17 @@ test('the mark pass skips lines without "mark" or TPROXY unread, and finds the s
     if (name === 'odd') assert.deepEqual(a.map((o) => o.kind), ['xmark', 'test', 'xmark', 'save'], 'abbreviated options are still found');
     lazyRules += allRules(lazy).filter((r) => r.lineText !== undefined).length;
   }
-  console.log(`mark operations: ${ops} found alike in ${texts.length} documents (${lazyRules} rules kept as lines)`);
+  console.log(`mark operations: ${ops} found alike in ${docs} documents (${lazyRules} rules kept as lines)`);
   assert.ok(ops > 50);
 });
 
 test('the chain graph reads plain jumps from the lines and is the graph the rules\' actions give', () => {
-  const texts = files(join(shared, 'corpora/real-iptables')).map((f) => ({ name: f, text: readFileSync(f, 'utf8') }));
-  texts.push(...tDocuments());
-  texts.push({ name: 'kube', text: execFileSync('node', [join(shared, 'tools/gen-kube.js'), '300'], { encoding: 'utf8', maxBuffer: 1 << 28 }) });
+  const kube = { name: 'kube', text: execFileSync('node', [join(shared, 'tools/gen-kube.js'), '300'], { encoding: 'utf8', maxBuffer: 1 << 28 }) };
   // Undeclared chains, a target name jumped to as a chain, gotos, quoted and abbreviated jumps, a wrap gap.
-  texts.push({ name: 'odd', text: '*filter\n:INPUT ACCEPT [0:0]\n:A - [0:0]\n:B - [0:0]\n-A INPUT -j A\n-A INPUT -g B\n-A INPUT -j NOPE\n-A INPUT -j LED\n-A INPUT --jump "A"\n-A INPUT --ju B\n-A INPUT -jA\n-A A -j B\n-A B -j A\n-A INPUT -p tcp -j                          A\n-A INPUT -j ACCEPT\nCOMMIT\n' });
-  let edges = 0, diags = 0;
-  for (const { name, text } of texts) {
-    const kind = detectKind(text).kind;
-    if (kind === 'nft') continue;
-    const lazy = buildIptablesRuleset(text, { kind });
-    const eager = buildIptablesRuleset(text, { kind, eager: true });
+  const odd = { name: 'odd', text: '*filter\n:INPUT ACCEPT [0:0]\n:A - [0:0]\n:B - [0:0]\n-A INPUT -j A\n-A INPUT -g B\n-A INPUT -j NOPE\n-A INPUT -j LED\n-A INPUT --jump "A"\n-A INPUT --ju B\n-A INPUT -jA\n-A A -j B\n-A B -j A\n-A INPUT -p tcp -j                          A\n-A INPUT -j ACCEPT\nCOMMIT\n' };
+  let edges = 0, diags = 0, docs = 0;
+  for (const { name, lazy, eager } of lazyAndEager([kube, odd])) {
+    docs++;
     for (let t = 0; t < lazy.tables.length; t++) {
       const a = chainGraph(lazy.tables[t], lazy), b = chainGraph(eager.tables[t], eager);
       const shape = (g: typeof a) => JSON.stringify({ e: g.graph.edges.map((e) => [e.from.name, e.to.name, e.kind, e.range, e.ruleIndex]), d: g.diagnostics });
@@ -149,6 +141,6 @@ test('the chain graph reads plain jumps from the lines and is the graph the rule
       diags += a.diagnostics.length;
     }
   }
-  console.log(`chain graph: ${edges} edges and ${diags} diagnostics alike in ${texts.length} documents`);
+  console.log(`chain graph: ${edges} edges and ${diags} diagnostics alike in ${docs} documents`);
   assert.ok(edges > 5_000 && diags > 5);
 });

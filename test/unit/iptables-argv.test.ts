@@ -4,13 +4,14 @@
 // that matter (quotes, backslashes, `!`, `-`, brackets, odd Unicode spaces, CR, control characters).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Lexer } from 'chevrotain';
 import { splitArgv, type ArgKind } from '../../server/src/syntax/iptables-argv';
 import { Bang, Counters, Flag, QuotedString, wordTokens } from '../../server/src/syntax/iptables-lexer';
 import { parseRuleset } from '../../server/src/parse';
 import { prng } from '../support/prng';
+import { filesUnder } from '../support/corpus-files';
 
 const SHARED = resolve(import.meta.dirname, '../../../shared');
 const wordLexer = new Lexer(wordTokens, { positionTracking: 'onlyOffset', ensureOptimizations: false });
@@ -37,18 +38,10 @@ function bySplitter(line: string): Piece[] {
   return out;
 }
 
-function files(dir: string, out: string[] = []): string[] {
-  for (const f of readdirSync(dir)) {
-    const p = join(dir, f);
-    if (statSync(p).isDirectory()) files(p, out);
-    else out.push(p);
-  }
-  return out;
-}
 
 test('the splitter reads every line of the real iptables corpus as the word tokens do', () => {
   let lines = 0;
-  for (const f of files(join(SHARED, 'corpora/real-iptables'))) {
+  for (const f of filesUnder(join(SHARED, 'corpora/real-iptables'))) {
     for (const line of readFileSync(f, 'utf8').split('\n')) {
       if (!line || line[0] === '#' || line[0] === '*' || line[0] === ':') continue;
       const l = line.endsWith('\r') ? line.slice(0, -1) : line;
