@@ -137,7 +137,7 @@ function* encodeTokens(buf: TokenBuffer, budget: TimeSlice): Generator<void, num
   yield;
   const enc = new Int32Array(5 * n);
   let w = 0;
-  let prevLine = 0, prevCh = 0, prevEnd = -1, lastLine = -1;
+  let prevLine = 0, prevCh = 0;
   const bucket: number[] = [];
   for (let l = 0; l <= maxLine; l++) {
     const a = start[l], b = start[l + 1];
@@ -147,11 +147,12 @@ function* encodeTokens(buf: TokenBuffer, budget: TimeSlice): Generator<void, num
     for (let k = a; k < b; k++) bucket.push(order[k]);
     // Stable: ties keep the order in which the tokens were found.
     if (bucket.length > 1) bucket.sort((x, y) => ch[x] - ch[y] || x - y);
-    if (lastLine !== l) prevEnd = -1;
-    let prevStart = -1;
+    // Overlaps are within a line: each line's bucket starts afresh. Every token has a length, so a second
+    // token at the same place starts inside the first and is dropped with the overlaps.
+    let prevEnd = -1;
     for (const k of bucket) {
       const c = ch[k];
-      if (c === prevStart || c < prevEnd) continue;
+      if (c < prevEnd) continue;
       enc[w] = l - prevLine;
       enc[w + 1] = l === prevLine ? c - prevCh : c;
       enc[w + 2] = len[k];
@@ -160,9 +161,7 @@ function* encodeTokens(buf: TokenBuffer, budget: TimeSlice): Generator<void, num
       w += 5;
       prevLine = l;
       prevCh = c;
-      prevStart = c;
       prevEnd = c + len[k];
-      lastLine = l;
     }
   }
   // The protocol wants a plain array: made at its exact size (an array grown by push keeps up to half again).
