@@ -313,7 +313,7 @@ export function* buildIptablesSteps(text: string, opts: IptablesOptions): Genera
     if (asLine) {
       // The usual `-A CHAIN ...` line: kept as its line, rebuilt when read (the model's size on big dumps).
       // The token starts with the line's first word (or counters), where the rule's range starts.
-      c.rules.push(new IptablesLineRule(c.rules.length, 'append', counters ?? built.counters, source, ctx, at!, end!, range.line, range.startCh, range.endCh));
+      c.rules.push(new IptablesLineRule(c.rules.length, counters ?? built.counters, source, ctx, at!, end!, range.line, range.startCh, range.endCh));
       return;
     }
     const rule: Rule = {

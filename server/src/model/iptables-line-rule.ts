@@ -24,7 +24,6 @@ export class IptablesLineRule implements Rule {
   private slot = -1;
   constructor(
     public index: number,
-    readonly op: Rule['op'],
     readonly counters: Rule['counters'],
     private readonly source: RuleSource,
     private readonly ctx: RuleContext,
@@ -38,6 +37,10 @@ export class IptablesLineRule implements Rule {
     private readonly endCh: number,
   ) {}
 
+  /** Only plain `-A` lines are kept this way. */
+  get op(): Rule['op'] {
+    return 'append';
+  }
   get range(): Range {
     return new LineRange(this.line, this.startCh, this.endCh);
   }
